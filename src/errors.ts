@@ -39,13 +39,15 @@ export interface FieldIssue {
   /** Dotted path into the input, e.g. `hosts[2].address`. */
   path: string
   message: string
+  /** Line in the input file, when known. */
+  line?: number
 }
 
 /** Bad user input; lists every bad field so the user can fix them in one go. */
 export class InputError extends MetalplaneError {
   readonly issues: FieldIssue[]
   constructor(message: string, issues: FieldIssue[] = [], hint?: string) {
-    const detail = issues.length > 0 ? '\n' + issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n') : ''
+    const detail = issues.length > 0 ? '\n' + issues.map((i) => `  - ${i.path}${i.line ? ` (line ${i.line})` : ''}: ${i.message}`).join('\n') : ''
     super(message + detail, {exitCode: ExitCode.BAD_INPUT, code: 'BAD_INPUT', hint})
     this.issues = issues
   }

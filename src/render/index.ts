@@ -82,6 +82,8 @@ function renderString(src: string, scope: Vars, item: unknown, tpl: string): str
     i = 0
   }
   out += rest
+  const stray = /\{\{[#/][^}]*\}\}/.exec(out)
+  if (stray) throw new MetalplaneError(`template ${tpl}: ${stray[0]} has no matching open/close tag`, {code: 'TEMPLATE'})
   return out
     .replace(/\{\{![\s\S]*?\}\}\n?/g, '')
     .replace(/\{\{\s*([.\w]+)\s*\}\}/g, (_, path: string) => {
@@ -90,12 +92,17 @@ function renderString(src: string, scope: Vars, item: unknown, tpl: string): str
     })
 }
 
+/** A block tag alone on its line takes the line with it (as in mustache), so blocks leave no blank lines. */
+function standalone(src: string): string {
+  return src.replace(/^[ \t]*(\{\{[#/!][^}]*\}\})[ \t]*\n/gm, '$1')
+}
+
 /** Render templates/<rel> with vars. */
 export function render(rel: string, vars: Vars): string {
-  return renderString(loadTemplate(rel), vars, undefined, rel)
+  return renderString(standalone(loadTemplate(rel)), vars, undefined, rel)
 }
 
 /** Render a template string (tests, inline use by other templates). */
 export function renderText(text: string, vars: Vars, name = '<inline>'): string {
-  return renderString(text, vars, undefined, name)
+  return renderString(standalone(text), vars, undefined, name)
 }

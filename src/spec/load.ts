@@ -4,7 +4,7 @@ import {dirname, isAbsolute, resolve} from 'node:path'
 import {isMap, isSeq, LineCounter, parseDocument, type Document} from 'yaml'
 import type {ZodIssue} from 'zod'
 import {InputError, type FieldIssue} from '../errors.js'
-import {ClusterSpec} from './schema.js'
+import {ClusterSpec, crossCheck} from './schema.js'
 
 export interface LoadedSpec {
   spec: ClusterSpec
@@ -51,21 +51,23 @@ export function parseSpec(text: string, file = '<input>'): ClusterSpec {
   const doc = parseDocument(text, {lineCounter: lc, prettyErrors: true, uniqueKeys: true})
   if (doc.errors.length > 0) {
     const issues: FieldIssue[] = doc.errors.map((e) => ({
-      path: e.linePos ? `line ${e.linePos[0].line}` : '(yaml)',
+      path: '(yaml)',
       message: e.message.split('\n')[0],
+      ...(e.linePos ? {line: e.linePos[0].line} : {}),
     }))
     throw new InputError(`${file} is not valid YAML`, issues)
   }
   const raw = doc.toJS()
   const parsed = ClusterSpec.safeParse(raw)
-  if (!parsed.success) {
-    const issues: FieldIssue[] = parsed.error.issues.map((i) => {
+  const found = [...(parsed.success ? [] : parsed.error.issues.map((i) => ({path: i.path, message: describe(i)}))), ...crossCheck(raw)]
+  if (!parsed.success || found.length > 0) {
+    const issues: FieldIssue[] = found.map((i) => {
       const line = lineOf(doc, lc, i.path)
-      return {path: formatPath(i.path) + (line ? ` (line ${line})` : ''), message: describe(i)}
+      return {path: formatPath(i.path), message: i.message, ...(line ? {line} : {})}
     })
     throw new InputError(`${file} is not a valid cluster spec (${issues.length} problem${issues.length === 1 ? '' : 's'})`, issues, 'Fix the fields listed above; `metalplane init` writes a commented example.')
   }
-  return parsed.data
+  return parsed.data as ClusterSpec
 }
 
 function expandPath(p: string, base: string): string {

@@ -130,50 +130,75 @@ export const ClusterSpec = z
       .strict(),
   })
   .strict()
-  .superRefine((c, ctx) => {
-    const hosts = c.spec.hosts
-    const seenName = new Map<string, number>()
-    const seenAddr = new Map<string, number>()
-    hosts.forEach((h, i) => {
-      const dupN = seenName.get(h.name)
-      if (dupN !== undefined) ctx.addIssue({code: 'custom', path: ['spec', 'hosts', i, 'name'], message: `duplicate host name "${h.name}" (also spec.hosts[${dupN}])`})
-      else seenName.set(h.name, i)
-      const key = `${h.address}:${h.port}`
-      const dupA = seenAddr.get(key)
-      if (dupA !== undefined) ctx.addIssue({code: 'custom', path: ['spec', 'hosts', i, 'address'], message: `duplicate address ${key} (also spec.hosts[${dupA}])`})
-      else seenAddr.set(key, i)
+
+
+type Issue = {path: (string | number)[]; message: string}
+
+/**
+ * Checks across fields (duplicates, quorum, VIP and CIDRs). Runs on the raw document even when
+ * the structure has errors, so every problem is reported in one go; it skips what it cannot read.
+ */
+export function crossCheck(raw: unknown): Issue[] {
+  const issues: Issue[] = []
+  const add = (path: (string | number)[], message: string) => issues.push({path, message})
+  const s = (raw as {spec?: Record<string, any>} | undefined)?.spec
+  if (!s || typeof s !== 'object') return issues
+  const hosts: any[] = Array.isArray(s.hosts) ? s.hosts.filter((h: unknown) => h && typeof h === 'object') : []
+  const str = (v: unknown): v is string => typeof v === 'string'
+  const seenName = new Map<string, number>()
+  const seenAddr = new Map<string, number>()
+  hosts.forEach((h, i) => {
+    if (str(h.name)) {
+      const dup = seenName.get(h.name)
+      if (dup === undefined) seenName.set(h.name, i)
+      else add(['spec', 'hosts', i, 'name'], `duplicate host name "${h.name}" (also spec.hosts[${dup}])`)
+    }
+    if (str(h.address)) {
+      const key = `${h.address}:${typeof h.port === 'number' ? h.port : 22}`
+      const dup = seenAddr.get(key)
+      if (dup === undefined) seenAddr.set(key, i)
+      else add(['spec', 'hosts', i, 'address'], `duplicate address ${key} (also spec.hosts[${dup}])`)
+    }
+    if (Array.isArray(h.localVolumes)) {
       const disks = new Set<string>()
-      h.localVolumes.forEach((v, j) => {
-        if (disks.has(v.disk)) ctx.addIssue({code: 'custom', path: ['spec', 'hosts', i, 'localVolumes', j, 'disk'], message: `disk ${v.disk} listed twice`})
+      h.localVolumes.forEach((v: any, j: number) => {
+        if (!v || !str(v.disk)) return
+        if (disks.has(v.disk)) add(['spec', 'hosts', i, 'localVolumes', j, 'disk'], `disk ${v.disk} listed twice`)
         disks.add(v.disk)
       })
-      if (!h.keyFile && !h.agent) {
-        // fine: defaults to ~/.ssh/id_* and the agent when present; checked at connect time
-      }
-    })
-    const controllers = hosts.filter((h) => h.role !== 'worker')
-    if (controllers.length === 0) ctx.addIssue({code: 'custom', path: ['spec', 'hosts'], message: 'needs at least one host with role controller or controller+worker'})
-    if (controllers.length > 1 && controllers.length % 2 === 0)
-      ctx.addIssue({code: 'custom', path: ['spec', 'hosts'], message: `${controllers.length} controllers: etcd needs an odd number (1, 3, 5) to keep quorum`})
-    const net = c.spec.network
-    if (cidrsOverlap(net.podCIDR, net.serviceCIDR)) ctx.addIssue({code: 'custom', path: ['spec', 'network', 'serviceCIDR'], message: `overlaps podCIDR ${net.podCIDR}`})
-    const vip = c.spec.controlPlane.vip
-    if (controllers.length > 1 && !vip) ctx.addIssue({code: 'custom', path: ['spec', 'controlPlane', 'vip'], message: 'required with more than one controller (the API endpoint in front of them)'})
-    if (vip) {
-      if (cidrContains(net.podCIDR, vip)) ctx.addIssue({code: 'custom', path: ['spec', 'controlPlane', 'vip'], message: `${vip} is inside podCIDR ${net.podCIDR}`})
-      if (cidrContains(net.serviceCIDR, vip)) ctx.addIssue({code: 'custom', path: ['spec', 'controlPlane', 'vip'], message: `${vip} is inside serviceCIDR ${net.serviceCIDR}`})
-      hosts.forEach((h, i) => {
-        if (h.address === vip) ctx.addIssue({code: 'custom', path: ['spec', 'hosts', i, 'address'], message: `is the control-plane VIP ${vip}; the VIP must be a free address`})
-      })
     }
-    hosts.forEach((h, i) => {
-      for (const cidrName of ['podCIDR', 'serviceCIDR'] as const)
-        if (cidrContains(net[cidrName], h.address)) ctx.addIssue({code: 'custom', path: ['spec', 'hosts', i, 'address'], message: `${h.address} is inside ${cidrName} ${net[cidrName]}`})
-    })
-    const minor = Number(c.spec.kubernetes.version.replace(/^v/, '').split('.')[1])
-    if (!(SUPPORTED_MINORS as readonly number[]).includes(minor))
-      ctx.addIssue({code: 'custom', path: ['spec', 'kubernetes', 'version'], message: `1.${minor} is not supported; use 1.${SUPPORTED_MINORS[0]} to 1.${SUPPORTED_MINORS.at(-1)}`})
   })
+  const roles = hosts.map((h) => h.role)
+  if (hosts.length > 0 && roles.every((r) => ['controller', 'worker', 'controller+worker'].includes(r))) {
+    const n = roles.filter((r) => r !== 'worker').length
+    if (n === 0) add(['spec', 'hosts'], 'needs at least one host with role controller or controller+worker')
+    if (n > 1 && n % 2 === 0) add(['spec', 'hosts'], `${n} controllers: etcd needs an odd number (1, 3, 5) to keep quorum`)
+    if (n > 1 && !s.controlPlane?.vip) add(['spec', 'controlPlane', 'vip'], 'required with more than one controller (the API endpoint in front of them)')
+  }
+  const pod = str(s.network?.podCIDR) ? s.network.podCIDR : '10.244.0.0/16'
+  const svc = str(s.network?.serviceCIDR) ? s.network.serviceCIDR : '10.96.0.0/12'
+  if (parseCidr(pod) && parseCidr(svc) && cidrsOverlap(pod, svc)) add(['spec', 'network', 'serviceCIDR'], `overlaps podCIDR ${pod}`)
+  const vip = s.controlPlane?.vip
+  if (str(vip)) {
+    if (cidrContains(pod, vip)) add(['spec', 'controlPlane', 'vip'], `${vip} is inside podCIDR ${pod}`)
+    if (cidrContains(svc, vip)) add(['spec', 'controlPlane', 'vip'], `${vip} is inside serviceCIDR ${svc}`)
+    hosts.forEach((h, i) => {
+      if (h.address === vip) add(['spec', 'hosts', i, 'address'], `is the control-plane VIP ${vip}; the VIP must be a free address`)
+    })
+  }
+  hosts.forEach((h, i) => {
+    if (!str(h.address)) return
+    if (cidrContains(pod, h.address)) add(['spec', 'hosts', i, 'address'], `${h.address} is inside podCIDR ${pod}`)
+    else if (cidrContains(svc, h.address)) add(['spec', 'hosts', i, 'address'], `${h.address} is inside serviceCIDR ${svc}`)
+  })
+  const version = s.kubernetes?.version
+  if (str(version) && /^v?\d+\.\d+\.\d+$/.test(version)) {
+    const [major, minor] = version.replace(/^v/, '').split('.').map(Number)
+    if (major !== 1 || !(SUPPORTED_MINORS as readonly number[]).includes(minor))
+      add(['spec', 'kubernetes', 'version'], `${major}.${minor} is not supported; use 1.${SUPPORTED_MINORS[0]} to 1.${SUPPORTED_MINORS.at(-1)}`)
+  }
+  return issues
+}
 
 export type ClusterSpec = z.infer<typeof ClusterSpec>
 export type HostSpec = z.infer<typeof HostSpec>
