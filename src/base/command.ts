@@ -53,6 +53,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return Boolean(this.flags.progress && process.stderr.isTTY && !process.env.CI && !this.jsonEnabled())
   }
 
+  /** The listr2 renderer for workflow progress: live on a terminal, plain timestamped lines otherwise, none with --json. */
+  protected get renderer(): 'default' | 'simple' | 'silent' {
+    if (this.jsonEnabled()) return 'silent'
+    return this.liveProgress ? 'default' : 'simple'
+  }
+
   protected override toSuccessJson(result: unknown): unknown {
     return redactDeep(result)
   }
