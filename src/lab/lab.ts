@@ -1,7 +1,7 @@
 import {spawn} from 'node:child_process'
 import {createHash, randomBytes} from 'node:crypto'
 import {closeSync, existsSync, openSync, readFileSync} from 'node:fs'
-import {chmod, chown, mkdir, readdir, readFile, writeFile} from 'node:fs/promises'
+import {chmod, chown, mkdir, readdir, readFile, rm, writeFile} from 'node:fs/promises'
 import {connect} from 'node:net'
 import {join} from 'node:path'
 import {execa} from 'execa'
@@ -301,6 +301,9 @@ async function setUpHost(w: LabStateWriter, h: LabHostState, ctx: {rootfs: strin
   await writeFile(join(m, 'etc/hostname'), `${h.name}\n`)
   await writeFile(join(m, 'etc/hosts'), ctx.hostsFile)
   await writeFile(join(m, 'etc/machine-id'), randomBytes(16).toString('hex') + '\n')
+  // No DNS on the lab network: lookups fail at once instead of timing out; names are in /etc/hosts.
+  await rm(join(m, 'etc/resolv.conf'), {force: true})
+  await writeFile(join(m, 'etc/resolv.conf'), '# lab host: no DNS server; lab hosts are in /etc/hosts\n')
   await mkdir(join(m, 'root/.ssh'), {recursive: true, mode: 0o700})
   await chmod(join(m, 'root/.ssh'), 0o700)
   await writeFile(join(m, 'root/.ssh/authorized_keys'), ctx.pubKey, {mode: 0o600})
@@ -573,7 +576,18 @@ export async function labDown(name: string = DEFAULT_LAB_NAME, opts: {stateDir?:
       // already gone
     }
   }
-  let left = await waitGone(all, 15_000)
+  // A machine still early in boot may miss the first request (its init has no handler yet): repeat it.
+  let left = all.filter(pidAlive)
+  for (let i = 0; i < 15 && left.length > 0; i++) {
+    left = await waitGone(left, 1_000)
+    for (const pid of left) {
+      try {
+        process.kill(pid, 'SIGTERM')
+      } catch {
+        // gone
+      }
+    }
+  }
   for (const pid of left) {
     log.warn(`lab ${name}: nspawn ${pid} ignored SIGTERM; killing it`)
     try {
