@@ -1,0 +1,48 @@
+import {ExitCode, MetalplaneError} from '../errors.js'
+import {driverFor} from './control.js'
+import {readBmcPassword} from './password.js'
+import {bmcExists, saveBmc, validateBmcRecord} from './registry.js'
+import type {BmcProtocol, BmcRecord, PowerState} from './types.js'
+
+export interface AddBmcInput {
+  name: string
+  protocol: BmcProtocol
+  address: string
+  port?: number
+  user: string
+  insecure?: boolean
+  caFile?: string
+  systemPath?: string
+  passwordFile?: string
+  /** Read the power state once before saving. */
+  verify?: boolean
+  force?: boolean
+}
+
+export interface AddBmcResult {
+  bmc: BmcRecord
+  /** Power state read while verifying (absent with verify off). */
+  power?: PowerState
+}
+
+/** Validates, reads the password, checks it against the BMC, then stores record and password. */
+export async function addBmc(input: AddBmcInput): Promise<AddBmcResult> {
+  const record = validateBmcRecord({
+    name: input.name,
+    protocol: input.protocol,
+    address: input.address,
+    ...(input.port ? {port: input.port} : {}),
+    user: input.user,
+    ...(input.insecure ? {insecure: true} : {}),
+    ...(input.caFile ? {caFile: input.caFile} : {}),
+    ...(input.systemPath ? {systemPath: input.systemPath} : {}),
+    addedAt: new Date().toISOString(),
+  })
+  if (bmcExists(record.name) && !input.force)
+    throw new MetalplaneError(`BMC "${record.name}" already exists`, {exitCode: ExitCode.BAD_INPUT, code: 'BAD_INPUT', hint: 'Pass --force to replace it, or choose another name.'})
+  const password = await readBmcPassword({passwordFile: input.passwordFile, bmc: record.name})
+  let power: PowerState | undefined
+  if (input.verify !== false) power = await driverFor(record, password).powerStatus()
+  await saveBmc(record, password)
+  return {bmc: record, power}
+}
