@@ -75,3 +75,17 @@ export class HostsFailedError extends MetalplaneError {
     this.failures = failures
   }
 }
+
+/** An SSH host key was unknown, changed or revoked, and the connection was refused. */
+export class HostKeyError extends MetalplaneError {
+  readonly host: string
+  readonly reason: 'unknown' | 'changed' | 'revoked'
+  /** `SHA256:...` of the key the host presented. */
+  readonly fingerprint: string
+  constructor(opts: {host: string; reason: 'unknown' | 'changed' | 'revoked'; fingerprint: string; message: string; hint?: string}) {
+    super(opts.message, {exitCode: ExitCode.HOST_KEY, code: 'HOST_KEY', hint: opts.hint})
+    this.host = opts.host
+    this.reason = opts.reason
+    this.fingerprint = opts.fingerprint
+  }
+}
