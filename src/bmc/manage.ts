@@ -1,4 +1,4 @@
-import {ExitCode, MetalplaneError} from '../errors.js'
+import {ExitCode, InputError, MetalplaneError} from '../errors.js'
 import {driverFor} from './control.js'
 import {readBmcPassword} from './password.js'
 import {bmcExists, saveBmc, validateBmcRecord} from './registry.js'
@@ -41,6 +41,8 @@ export async function addBmc(input: AddBmcInput): Promise<AddBmcResult> {
   if (bmcExists(record.name) && !input.force)
     throw new MetalplaneError(`BMC "${record.name}" already exists`, {exitCode: ExitCode.BAD_INPUT, code: 'BAD_INPUT', hint: 'Pass --force to replace it, or choose another name.'})
   const password = await readBmcPassword({passwordFile: input.passwordFile, bmc: record.name})
+  if (record.protocol === 'ipmi' && Buffer.byteLength(password) > 20)
+    throw new InputError(`the password for BMC "${record.name}" is longer than IPMI allows`, [{path: 'password', message: 'IPMI v2 passwords are at most 20 bytes'}])
   let power: PowerState | undefined
   if (input.verify !== false) power = await driverFor(record, password).powerStatus()
   await saveBmc(record, password)
