@@ -115,6 +115,14 @@ async function ip(...args: string[]): Promise<string> {
   return run(await tool('ip'), args)
 }
 
+/** Runs several `ip` commands in one process (`ip -batch`), in a namespace if given; stops at the first failure. */
+async function ipBatch(lines: string[], netns?: string): Promise<void> {
+  if (lines.length === 0) return
+  const args = [...(netns ? ['-n', netns] : []), '-batch', '-']
+  const r = await execa(await tool('ip'), args, {reject: false, all: true, input: lines.join('\n') + '\n'})
+  if (r.exitCode !== 0) throw new MetalplaneError(`ip ${args.join(' ')} failed (exit ${r.exitCode}): ${String(r.all ?? '').trim()}\n${lines.join('\n')}`)
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Alive and not a zombie. */
@@ -274,18 +282,8 @@ function passwdEntry(passwd: string, user: string): {uid: number; gid: number; h
 
 async function setUpHost(w: LabStateWriter, h: LabHostState, ctx: {rootfs: string; pubKey: string; hostsFile: string; log: Logger}): Promise<void> {
   const s = w.state
-  const ipBin = await tool('ip')
-  // network: own namespace, veth to the lab bridge, fixed MACs
-  await w.update((st) => st.netns.push(h.netns))
-  await ip('netns', 'add', h.netns)
-  const brPort = `h${h.index}`
-  await ip('-n', s.labNetns, 'link', 'add', brPort, 'address', labMac(s.name, h.index, 'bridge-port'), 'type', 'veth', 'peer', 'name', 'eth0', 'address', h.mac, 'netns', h.netns)
-  await ip('-n', s.labNetns, 'link', 'set', brPort, 'master', 'br0', 'up')
-  await ip('-n', h.netns, 'link', 'set', 'lo', 'up')
-  await ip('-n', h.netns, 'addr', 'add', `${h.address}/24`, 'dev', 'eth0')
-  await ip('-n', h.netns, 'link', 'set', 'eth0', 'up')
-  await ip('-n', h.netns, 'route', 'add', 'default', 'via', s.bridgeAddress)
-  await execa(ipBin, ['-n', h.netns, 'neigh', 'flush', 'dev', 'eth0'], {reject: false})
+  // network (eth0 already moved here by setUpNetwork)
+  await ipBatch(['link set lo up', `addr add ${h.address}/24 dev eth0`, 'link set eth0 up', `route add default via ${s.bridgeAddress}`], h.netns)
 
   // filesystem: overlay over the shared tree
   const upper = join(h.dir, 'upper')
@@ -355,6 +353,33 @@ async function setUpHost(w: LabStateWriter, h: LabHostState, ctx: {rootfs: strin
     st.pids.push({host: h.name, pid: pid!})
   })
   ctx.log.debug(`lab ${s.name}: ${h.name} booting (pid ${pid}, ${h.address})`)
+}
+
+/**
+ * The lab network: bridge br0 in mpl-<name>, uplinked to this machine by a veth, and one
+ * namespace per host with a veth to the bridge; fixed MACs so no stale neighbour entry survives
+ * a re-created lab. Each name is in lab.json before it is created.
+ */
+async function setUpNetwork(w: LabStateWriter): Promise<void> {
+  const s = w.state
+  const name = s.name
+  await w.update((st) => st.netns.push(st.labNetns))
+  await ip('netns', 'add', s.labNetns)
+  await ipBatch(['link set lo up', `link add br0 address ${labMac(name, 0, 'bridge')} type bridge`, `addr add ${s.bridgeAddress}/24 dev br0`, 'link set br0 up'], s.labNetns)
+  await w.update((st) => st.veths.push(st.rootVeth))
+  await ip('link', 'add', s.rootVeth, 'address', labMac(name, 0, 'root'), 'type', 'veth', 'peer', 'name', 'uplink', 'address', labMac(name, 0, 'uplink'), 'netns', s.labNetns)
+  await ipBatch(['link set uplink master br0 up'], s.labNetns)
+  await ipBatch([`addr add ${s.gatewayAddress}/24 dev ${s.rootVeth}`, `link set ${s.rootVeth} up`, `neigh flush dev ${s.rootVeth}`])
+
+  await w.update((st) => st.netns.push(...st.hosts.map((h) => h.netns)))
+  await ipBatch(s.hosts.map((h) => `netns add ${h.netns}`))
+  await ipBatch(
+    s.hosts.flatMap((h) => [
+      `link add h${h.index} address ${labMac(name, h.index, 'bridge-port')} type veth peer name eth0 address ${h.mac} netns ${h.netns}`,
+      `link set h${h.index} master br0 up`,
+    ]),
+    s.labNetns,
+  )
 }
 
 async function waitForSsh(h: LabHostState, deadline: number): Promise<void> {
@@ -480,19 +505,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
     await chmod(state.keyFile, 0o600)
     const pubKey = await readFile(`${state.keyFile}.pub`, 'utf8')
 
-    // the lab network: bridge in mpl-<name>, uplinked to this machine
-    await w.update((st) => st.netns.push(st.labNetns))
-    await ip('netns', 'add', state.labNetns)
-    await ip('-n', state.labNetns, 'link', 'set', 'lo', 'up')
-    await ip('-n', state.labNetns, 'link', 'add', 'br0', 'address', labMac(name, 0, 'bridge'), 'type', 'bridge')
-    await ip('-n', state.labNetns, 'addr', 'add', `${state.bridgeAddress}/24`, 'dev', 'br0')
-    await ip('-n', state.labNetns, 'link', 'set', 'br0', 'up')
-    await w.update((st) => st.veths.push(st.rootVeth))
-    await ip('link', 'add', state.rootVeth, 'address', labMac(name, 0, 'root'), 'type', 'veth', 'peer', 'name', 'uplink', 'address', labMac(name, 0, 'uplink'), 'netns', state.labNetns)
-    await ip('-n', state.labNetns, 'link', 'set', 'uplink', 'master', 'br0', 'up')
-    await ip('addr', 'add', `${state.gatewayAddress}/24`, 'dev', state.rootVeth)
-    await ip('link', 'set', state.rootVeth, 'up')
-    await execa(await tool('ip'), ['neigh', 'flush', 'dev', state.rootVeth], {reject: false})
+    await setUpNetwork(w)
 
     const hostsFile =
       '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' + state.hosts.map((h) => `${h.address}\t${h.name}\n`).join('')
@@ -643,8 +656,12 @@ export async function labDown(name: string = DEFAULT_LAB_NAME, opts: {stateDir?:
   for (const v of new Set([...(state?.veths ?? []), rootVethName(name)])) {
     if (await linkExists(v)) {
       // only a veth that carries a lab address is ours
-      const addrs = await ip('-4', '-o', 'addr', 'show', 'dev', v)
-      if (state?.veths.includes(v) || /inet 10\.77\./.test(addrs)) await ip('link', 'del', v)
+      const addrs = String((await execa(await tool('ip'), ['-4', '-o', 'addr', 'show', 'dev', v], {reject: false})).stdout ?? '')
+      if (state?.veths.includes(v) || /inet 10\.77\./.test(addrs)) {
+        // deleting the lab namespace removes its peer, and with it this end, asynchronously
+        const r = await execa(await tool('ip'), ['link', 'del', v], {reject: false, all: true})
+        if (r.exitCode !== 0 && (await linkExists(v))) throw new MetalplaneError(`ip link del ${v} failed: ${String(r.all).trim()}`)
+      }
     }
   }
 
