@@ -3,6 +3,7 @@
  * requested controller count, local NVMe volumes and GPU settings from the hardware found,
  * the address the machine reported from.
  */
+import type {z} from 'zod'
 import {InputError, type FieldIssue} from '../errors.js'
 import {HostSpec} from '../spec/schema.js'
 import type {Disk} from './hardware.js'
@@ -24,7 +25,8 @@ export interface ExportOptions {
   wipe?: boolean
 }
 
-export type ExportedHost = HostSpec
+/** A host entry as written into a spec: only what was decided, defaults left to the spec loader. */
+export type ExportedHost = z.input<typeof HostSpec>
 
 /** Characters udev keeps in /dev/disk/by-id names (everything else becomes "_"). */
 function udevSafe(s: string): string {
@@ -74,8 +76,8 @@ export function exportHosts(machines: MachineRecord[], opts: ExportOptions): Exp
       if (path) volumes.push({disk: path, wipe: opts.wipe ?? false})
       else issues.push({path: `${m.name}.disks.${d.name}`, message: 'NVMe disk without model or serial: no stable /dev/disk/by-id path'})
     }
-    const gpu = m.hardware.accelerators.some((a) => a.kind === 'gpu' && a.vendor === 'nvidia') ? 'nvidia' : 'none'
-    const role = controllers.has(m.id) ? (opts.controllersSchedulable ? 'controller+worker' : 'controller') : 'worker'
+    const gpu: HostSpec['gpu'] = m.hardware.accelerators.some((a) => a.kind === 'gpu' && a.vendor === 'nvidia') ? 'nvidia' : 'none'
+    const role: HostSpec['role'] = controllers.has(m.id) ? (opts.controllersSchedulable ? 'controller+worker' : 'controller') : 'worker'
     const labels = Object.fromEntries(Object.entries(m.labels).filter(([k]) => k !== 'role'))
     const candidate = {
       name: m.name,
@@ -92,7 +94,7 @@ export function exportHosts(machines: MachineRecord[], opts: ExportOptions): Exp
       for (const i of parsed.error.issues) issues.push({path: `${m.name}.${i.path.join('.')}`, message: i.message})
       continue
     }
-    hosts.push(parsed.data)
+    hosts.push(candidate as ExportedHost)
   }
   if (issues.length > 0) throw new InputError('cannot export hosts', issues)
   return hosts

@@ -25,3 +25,19 @@ export function formatBytes(n: number): string {
   }
   return `${Number.isInteger(v) ? v : v.toFixed(1)}${units[i]}`
 }
+
+/** "90s", "20m", "1h", "1h30m", "500ms", or a bare number of seconds -> milliseconds. */
+export function parseDuration(text: string, field = '--timeout'): number {
+  const t = text.trim()
+  if (/^\d+$/.test(t)) return Number(t) * 1000
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy
+  let total = 0
+  let m: RegExpExecArray | null
+  let consumed = 0
+  while ((m = re.exec(t))) {
+    total += Number(m[1]) * {ms: 1, s: 1000, m: 60_000, h: 3_600_000}[m[2] as 'ms' | 's' | 'm' | 'h']
+    consumed = re.lastIndex
+  }
+  if (consumed !== t.length || t.length === 0) throw new InputError(`${field}: "${text}" is not a duration`, [{path: field, message: 'a duration such as 90s, 20m or 1h'}])
+  return total
+}
