@@ -43,7 +43,7 @@ export interface LabUpOptions {
   stateDir?: string
   /** Where the host tree is cached; defaults to cacheDir(). */
   cacheDir?: string
-  /** Seconds to wait for every sshd (default 90). */
+  /** Seconds to wait for every sshd (default 90, or 3 per host when more). */
   timeoutSeconds?: number
   log?: Logger
   /** Leave what was made in place when `up` fails (default: remove it, as `down` would). */
@@ -233,15 +233,13 @@ async function usedSubnets(name: string, base: string): Promise<Map<number, stri
     for (const other of await readdir(root)) {
       if (other === name) continue
       const s = await readLabState(join(root, other))
-      if (s?.subnet) used.set(parseLabSubnet(s.subnet), `lab "${other}"`)
+      const k = s?.subnet ? /^10\.77\.(\d+)\.0\/24$/.exec(s.subnet)?.[1] : undefined
+      if (k) used.set(Number(k), `lab "${other}"`)
     }
   }
   const addrs = await ip('-4', '-o', 'addr', 'show')
-  for (const m of addrs.matchAll(/inet 10\.77\.(\d+)\.\d+\/(\d+).*?\s(\S+)\s*$/gm)) {
-    if (!used.has(Number(m[1]))) used.set(Number(m[1]), `interface ${m[3]}`)
-  }
   for (const m of addrs.matchAll(/^\d+:\s+(\S+)\s+inet 10\.77\.(\d+)\./gm)) {
-    if (!used.has(Number(m[2]))) used.set(Number(m[2]), `interface ${m[1]}`)
+    if (!used.has(Number(m[2]))) used.set(Number(m[2]), `interface ${m[1].replace(/@.*/, '')}`)
   }
   return used
 }
@@ -370,6 +368,12 @@ async function setUpNetwork(w: LabStateWriter): Promise<void> {
   await ip('link', 'add', s.rootVeth, 'address', labMac(name, 0, 'root'), 'type', 'veth', 'peer', 'name', 'uplink', 'address', labMac(name, 0, 'uplink'), 'netns', s.labNetns)
   await ipBatch(['link set uplink master br0 up'], s.labNetns)
   await ipBatch([`addr add ${s.gatewayAddress}/24 dev ${s.rootVeth}`, `link set ${s.rootVeth} up`, `neigh flush dev ${s.rootVeth}`])
+  // a lab started at the same moment may have picked the same subnet
+  const others = (await ip('-4', '-o', 'addr', 'show'))
+    .split('\n')
+    .filter((l) => l.includes(` inet ${s.prefix}.`) && l.split(/\s+/)[1]?.replace(/@.*/, '') !== s.rootVeth)
+  if (others.length > 0)
+    throw new MetalplaneError(`subnet ${s.subnet} is also in use on this machine: ${others[0].split(/\s+/)[1]}`, {hint: 'Run lab up again, or pass another --subnet 10.77.<k>.0/24.'})
 
   await w.update((st) => st.netns.push(...st.hosts.map((h) => h.netns)))
   await ipBatch(s.hosts.map((h) => `netns add ${h.netns}`))
@@ -518,7 +522,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabInfo> {
     if (!parsed.success) throw new MetalplaneError(`generated lab cluster spec is invalid: ${parsed.error.message}`)
     await writeFileAtomic(state.clusterYaml, stringify(doc), 0o644)
 
-    const deadline = Date.now() + (opts.timeoutSeconds ?? 90) * 1000
+    const deadline = Date.now() + (opts.timeoutSeconds ?? Math.max(90, 3 * nHosts)) * 1000
     await Promise.all(state.hosts.map((h) => waitForSsh(h, deadline)))
     await w.update((st) => {
       st.phase = 'up'

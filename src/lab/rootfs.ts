@@ -206,7 +206,13 @@ export async function ensureRootfs(opts: {cacheDir?: string; log?: Logger} = {})
       const mounts = await readFile('/proc/mounts', 'utf8')
       if (!mounts.includes(old)) await removeTree(old)
     } else {
-      await rename(tmp, dir)
+      try {
+        await rename(tmp, dir)
+      } catch (error) {
+        // a concurrent build put its tree in place first
+        if (!(await current())) throw error
+        await removeTree(tmp)
+      }
     }
   } catch (error) {
     if (existsSync(tmp)) await removeTree(tmp).catch(() => {})

@@ -14,10 +14,13 @@ export const LAB_TOOLS = {
 
 export type LabTool = keyof typeof LAB_TOOLS
 
-async function findInPath(tool: string): Promise<string | undefined> {
-  const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean)
+function defaultSearchPath(): string[] {
   // root's tools live in sbin, which a non-login PATH may lack
-  for (const d of [...dirs, '/usr/local/sbin', '/usr/sbin', '/sbin']) {
+  return [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/local/sbin', '/usr/sbin', '/sbin']
+}
+
+async function findInPath(tool: string, dirs: string[]): Promise<string | undefined> {
+  for (const d of dirs) {
     const p = join(d, tool)
     try {
       await access(p, constants.X_OK)
@@ -32,12 +35,12 @@ async function findInPath(tool: string): Promise<string | undefined> {
 const resolved = new Map<string, string>()
 
 /** Absolute path of a lab tool; throws MissingDependencyError naming the apt package. */
-export async function tool(name: LabTool): Promise<string> {
-  const hit = resolved.get(name)
+export async function tool(name: LabTool, searchPath?: string[]): Promise<string> {
+  const hit = searchPath ? undefined : resolved.get(name)
   if (hit) return hit
-  const p = await findInPath(name)
+  const p = await findInPath(name, searchPath ?? defaultSearchPath())
   if (!p) throw new MissingDependencyError(name, LAB_TOOLS[name].pkg, LAB_TOOLS[name].why)
-  resolved.set(name, p)
+  if (!searchPath) resolved.set(name, p)
   return p
 }
 

@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
 import {existsSync, readFileSync} from 'node:fs'
-import {mkdir, readFile, writeFile} from 'node:fs/promises'
+import {mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {execa} from 'execa'
 import {parse} from 'yaml'
 import {labDown, labStatus, labUp, sshAnswers} from '../../../src/lab/lab.js'
+import {aptMirror} from '../../../src/lab/rootfs.js'
 import {labDir, type LabState} from '../../../src/lab/state.js'
+import {tool} from '../../../src/lab/tools.js'
+import {ExitCode, InputError, MetalplaneError, MissingDependencyError} from '../../../src/errors.js'
 import {ClusterSpec} from '../../../src/spec/schema.js'
 import {labSshArgs, TEST_LAB_STATE_DIR, withLab} from '../helpers/lab.js'
 
@@ -137,6 +141,17 @@ describe('lab: SSH hosts in network namespaces', function () {
       assert.match(String(r.stdout), new RegExp(`${lab.hosts[2].address.replace(/\./g, '\\.')}\\s+node3`))
     })
 
+    it('refuses a second lab on the same subnet and a lab that already exists, leaving the first alone', async () => {
+      await assert.rejects(labUp({name: 'labt-clash', subnet: lab.info.subnet, stateDir: TEST_LAB_STATE_DIR}), (e: unknown) => {
+        assert.ok(e instanceof InputError)
+        assert.match(e.message, /already used by lab "labt-main"/)
+        return true
+      })
+      assert.equal(existsSync(labDir('labt-clash', TEST_LAB_STATE_DIR)), false)
+      await assert.rejects(labUp({name: 'labt-main', stateDir: TEST_LAB_STATE_DIR}), /already exists/)
+      assert.ok(await sshAnswers(lab.hosts[0].address))
+    })
+
     it('status shows every host running with ssh up', async () => {
       const s = await labStatus('labt-main', {stateDir: TEST_LAB_STATE_DIR})
       assert.equal(s.exists, true)
@@ -149,6 +164,47 @@ describe('lab: SSH hosts in network namespaces', function () {
           ['node3', true, true],
         ],
       )
+    })
+  })
+
+  describe('inputs and dependencies', function () {
+    it('names the apt package of a missing tool', async () => {
+      await assert.rejects(tool('debootstrap', ['/nonexistent']), (e: unknown) => {
+        assert.ok(e instanceof MissingDependencyError)
+        assert.equal(e.exitCode, ExitCode.MISSING_DEPENDENCY)
+        assert.equal(e.hint, 'Install it with: apt-get install -y debootstrap')
+        return true
+      })
+      for (const [t, pkg] of [['systemd-nspawn', 'systemd-container'], ['ip', 'iproute2'], ['ssh-keygen', 'openssh-client']] as const)
+        await assert.rejects(tool(t, ['/nonexistent']), (e: unknown) => e instanceof MissingDependencyError && e.hint === `Install it with: apt-get install -y ${pkg}`)
+    })
+
+    it('takes the Debian mirror from apt sources (deb822 and one-line)', async () => {
+      const etc = await mkdtemp(join(tmpdir(), 'mpl-apt-'))
+      try {
+        await mkdir(join(etc, 'sources.list.d'))
+        await writeFile(
+          join(etc, 'sources.list.d/debian.sources'),
+          'Types: deb\n# a comment\nURIs: http://mirror.example/debian/\nSuites: bookworm bookworm-updates\nComponents: main\n\n' +
+            'Types: deb\nURIs: http://mirror.example/debian-security\nSuites: bookworm-security\nComponents: main\n',
+        )
+        assert.equal(await aptMirror('bookworm', etc), 'http://mirror.example/debian')
+        await rm(join(etc, 'sources.list.d/debian.sources'))
+        await writeFile(join(etc, 'sources.list'), '# deb http://old/ bookworm main\ndeb [arch=amd64] http://other.example/debian bookworm main\n')
+        assert.equal(await aptMirror('bookworm', etc), 'http://other.example/debian')
+        await rm(join(etc, 'sources.list'))
+        await assert.rejects(aptMirror('bookworm', etc), (e: unknown) => e instanceof MetalplaneError && /no Debian mirror/.test(e.message))
+      } finally {
+        await rm(etc, {recursive: true, force: true})
+      }
+    })
+
+    it('rejects bad names, subnets and host counts before touching anything', async () => {
+      await assert.rejects(labUp({name: 'Bad_Name'}), InputError)
+      await assert.rejects(labUp({name: 'x-h1'}), InputError)
+      await assert.rejects(labUp({name: 'ok', subnet: '10.78.1.0/24'}), InputError)
+      await assert.rejects(labUp({name: 'ok', hosts: 0}), InputError)
+      assert.equal(existsSync(labDir('ok', TEST_LAB_STATE_DIR)), false)
     })
   })
 
