@@ -26,7 +26,7 @@ function redfishMessage(body: unknown): string | undefined {
   const err = (body as {error?: {message?: string; '@Message.ExtendedInfo'?: {Message?: string}[]}} | undefined)?.error
   if (!err) return undefined
   const ext = (err['@Message.ExtendedInfo'] ?? []).map((e) => e.Message).filter(Boolean)
-  return [err.message, ...ext].filter(Boolean).join('; ')
+  return [...new Set([err.message, ...ext].filter(Boolean))].join('; ')
 }
 
 export class RedfishDriver implements BmcDriver {
@@ -161,10 +161,11 @@ export class RedfishDriver implements BmcDriver {
     if (allowed && !allowed.includes(resetType))
       throw new BmcError(this.record.name, `${bmcLabel(this.record)} does not offer ResetType ${resetType} (it offers ${allowed.join(', ')})`)
     this.check(await this.request('POST', target, {ResetType: resetType}), `power ${action} (ResetType ${resetType})`)
+    this.system = undefined // its PowerState and ETag changed
   }
 
   async bootPxe(opts: BootOptions): Promise<void> {
-    const sys = this.system ?? (await this.loadSystem())
+    const sys = await this.loadSystem() // a fresh ETag for If-Match
     const body = {
       Boot: {
         BootSourceOverrideTarget: 'Pxe',
