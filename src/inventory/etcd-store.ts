@@ -33,6 +33,8 @@ const MAX_RETRIES = 20
  */
 export class EtcdStore implements InventoryStore {
   readonly location: string
+  /** Leases of the locks this client holds; their keep-alives must stop when the client closes. */
+  private readonly leases = new Set<Lease>()
 
   private constructor(
     private readonly client: Etcd3,
@@ -185,15 +187,20 @@ export class EtcdStore implements InventoryStore {
       throw new InventoryLockedError(name, holder)
     }
     lease.on('lost', () => {})
+    this.leases.add(lease)
     return {
       name,
       release: async () => {
+        this.leases.delete(lease)
         await lease.revoke().catch(() => {})
       },
     }
   }
 
+  /** Locks still held stop being renewed and expire after their TTL. */
   async close(): Promise<void> {
+    for (const lease of this.leases) lease.release()
+    this.leases.clear()
     this.client.close()
   }
 }
