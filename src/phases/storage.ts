@@ -160,6 +160,7 @@ export type DiskDecision =
   | {kind: 'refuse'; reason: string}
 
 export interface DiskCheck {
+  /** Host name (the caller reports it next to the reason). */
   host: string
   /** The path in the spec (/dev/disk/by-id/...). */
   disk: string
@@ -177,7 +178,7 @@ export function isOurs(dev: BlockDev): boolean {
 
 /** What may be done with a disk, from what lsblk/blkid see on it. Pure: unit-tested on captured output. */
 export function decideDisk(c: DiskCheck): DiskDecision {
-  const where = `${c.host}: disk ${c.disk}${c.dev.path && c.dev.path !== c.disk ? ` (${c.dev.path})` : ''}`
+  const where = `disk ${c.disk}${c.dev.path && c.dev.path !== c.disk ? ` (${c.dev.path})` : ''}`
   if (c.dev.type === 'part') return {kind: 'refuse', reason: `${where} is a partition, not a whole disk; name the disk itself in localVolumes`}
   if (c.dev.type === 'rom') return {kind: 'refuse', reason: `${where} is an optical drive`}
   if (isOurs(c.dev)) {
@@ -312,7 +313,7 @@ export async function planHost(ctx: RunContext, host: Host, o: LocalVolumesOptio
     const {device, dev} = await probeDisk(host, resolvePath(v.disk, o))
     const decision: DiskDecision = dev
       ? decideDisk({host: host.name, disk: v.disk, dev, wipe: v.wipe})
-      : {kind: 'refuse', reason: `${host.name}: disk ${v.disk} does not exist (no such block device); check the id with ls -l /dev/disk/by-id/`}
+      : {kind: 'refuse', reason: `disk ${v.disk} does not exist (no such block device); check the id with ls -l /dev/disk/by-id/`}
     const unitBuf = await host.executor.download(posix.join(unitDir, unitName), {sudo: true})
     plans.push({index, disk: v.disk, diskId: diskId(v.disk), device, decision, fsType, where, unitName, unitFile: unitBuf?.toString('utf8'), mounted: await isMountedAt(host, where)})
   }
@@ -364,7 +365,7 @@ async function prepareDisk(ctx: RunContext, host: Host, p: VolumePlan): Promise<
   const part = await waitForPartition(host, dev)
   await ctx.wet(host, `format ${part} as ${p.fsType} (label ${FS_LABEL})`, () => host.exec(mkfsCmd(p.fsType, part)))
   const uuid = (await host.exec(`blkid -p -o value -s UUID ${shq(part)}`)).stdout.trim()
-  if (!uuid) throw new MetalplaneError(`${host.name}: no filesystem UUID on ${part} after mkfs`, {code: 'MKFS'})
+  if (!uuid) throw new MetalplaneError(`no filesystem UUID on ${part} after mkfs`, {code: 'MKFS'})
   return {part, uuid, fsType: p.fsType}
 }
 
@@ -421,10 +422,10 @@ export function createLocalVolumesPhase(o: LocalVolumesOptions = {}): Phase {
         const d = p.decision
         let v: {part: string; uuid: string; fsType: string} | undefined
         if (d.kind === 'ours') {
-          if (!d.uuid) throw new MetalplaneError(`${host.name}: ${p.disk} has our partition but its filesystem UUID could not be read`, {code: 'NO_UUID'})
+          if (!d.uuid) throw new MetalplaneError(`${p.disk} has our partition but its filesystem UUID could not be read`, {code: 'NO_UUID'})
           v = {part: d.partition, uuid: d.uuid, fsType: d.fsType}
           if (d.mountpoint && d.mountpoint !== p.where) {
-            throw new MetalplaneError(`${host.name}: ${p.disk} is mounted at ${d.mountpoint}, expected ${p.where} (spec.storage.mountRoot changed?); unmount it and re-run`, {code: 'MOUNTED_ELSEWHERE'})
+            throw new MetalplaneError(`${p.disk} is mounted at ${d.mountpoint}, expected ${p.where} (spec.storage.mountRoot changed?); unmount it and re-run`, {code: 'MOUNTED_ELSEWHERE'})
           }
         } else if (d.kind === 'empty' || d.kind === 'wipe') {
           v = await prepareDisk(ctx, host, p)

@@ -138,7 +138,7 @@ describe('local volumes on real (loop) disks', function () {
     await assert.rejects(run(s), (e: unknown) => {
       assert.ok(e instanceof WorkflowFailedError)
       assert.equal(e.exitCode, ExitCode.PREFLIGHT)
-      assert.match(e.message, /lab1: disk \/dev\/disk\/by-id\/loop-mp-foreign \(\/dev\/loop\d+\) is not empty: it has a filesystem: ext4 "precious"\. Set wipe: true for this disk to erase it/)
+      assert.match(e.message, /  - lab1: disk \/dev\/disk\/by-id\/loop-mp-foreign \(\/dev\/loop\d+\) is not empty: it has a filesystem: ext4 "precious"\. Set wipe: true for this disk to erase it/)
       return true
     })
     assert.match(probe(foreign), /^LABEL=precious$/m)

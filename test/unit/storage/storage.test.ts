@@ -32,7 +32,7 @@ describe('local volumes: disk decision', () => {
     const d = decideDisk({host: 'w1', disk: DISK, dev: lsblk('partitioned-nvme.json'), wipe: false})
     assert.equal(d.kind, 'refuse')
     const reason = (d as {reason: string}).reason
-    assert.match(reason, /^w1: disk \/dev\/disk\/by-id\/nvme-SAMSUNG\S+ \(\/dev\/nvme2n1\) is not empty/)
+    assert.match(reason, /^disk \/dev\/disk\/by-id\/nvme-SAMSUNG\S+ \(\/dev\/nvme2n1\) is not empty/)
     assert.match(reason, /a gpt partition table/)
     assert.match(reason, /partition \/dev\/nvme2n1p1 \(vfat, partition name "EFI System Partition"\)/)
     assert.match(reason, /partition \/dev\/nvme2n1p2 \(LVM2_member\)/)
