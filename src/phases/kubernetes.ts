@@ -1,0 +1,79 @@
+import {execFileSync} from 'node:child_process'
+import {readFileSync} from 'node:fs'
+import type {Phase, RunContext} from '../engine/phase.js'
+import {InputError} from '../errors.js'
+import type {Host} from '../hosts/host.js'
+import {render} from '../render/index.js'
+import {kubeVersion} from '../spec/schema.js'
+import {loadBundle, type Bundle, type BundleFile} from './bundle.js'
+import {BIN_DIR} from './kubeadm-config.js'
+import {change, ensureFile, fileDiffers, probe, sha256Remote, writeRemote} from './util.js'
+
+export const KUBELET_UNIT = '/etc/systemd/system/kubelet.service'
+export const KUBEADM_DROPIN = '/etc/systemd/system/kubelet.service.d/10-kubeadm.conf'
+
+export function kubeletUnits(): Map<string, string> {
+  const vars = {kubeletPath: `${BIN_DIR}/kubelet`}
+  return new Map([
+    [KUBELET_UNIT, render('systemd/kubelet.service', vars)],
+    [KUBEADM_DROPIN, render('systemd/10-kubeadm.conf', vars)],
+  ])
+}
+
+function binaries(b: Bundle): BundleFile[] {
+  return [b.bin.kubeadm, b.bin.kubelet, b.bin.kubectl, ...(b.bin.crictl ? [b.bin.crictl] : [])]
+}
+
+async function staleBinaries(host: Host, b: Bundle): Promise<BundleFile[]> {
+  const out: BundleFile[] = []
+  for (const f of binaries(b)) if ((await sha256Remote(host, `${BIN_DIR}/${f.name}`)) !== f.sha256) out.push(f)
+  return out
+}
+
+/**
+ * When the bundle's kubeadm runs on this machine (same OS and architecture), check its version
+ * before anything is installed; otherwise the check happens on the first host after upload.
+ */
+export function checkBundleVersionLocally(b: Bundle, want: string): void {
+  let got: string
+  try {
+    got = execFileSync(b.bin.kubeadm.path, ['version', '-o', 'short'], {encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'ignore']}).trim()
+  } catch {
+    return
+  }
+  if (got && got !== want) throw new InputError(`the bundle's kubeadm is ${got}, the spec wants ${want}`, [{path: 'spec.kubernetes.version', message: `bundle ${b.dir} holds kubeadm ${got}`}], 'Use a bundle of the spec\'s version, or change spec.kubernetes.version.')
+}
+
+/** kubeadm, kubelet, kubectl of the spec's version from <bundle>/bin, and the kubelet's systemd unit. */
+export const kubernetesPhase: Phase = {
+  name: 'kubernetes',
+  title: 'Install kubeadm, kubelet, kubectl',
+  async prepare(ctx) {
+    const b = (ctx.shared.bundle ??= loadBundle(ctx.spec)) as Bundle
+    checkBundleVersionLocally(b, `v${kubeVersion(ctx.spec)}`)
+  },
+  async needsRun(ctx, host) {
+    const b = ctx.shared.bundle as Bundle
+    if ((await staleBinaries(host, b)).length > 0) return true
+    for (const [p, c] of kubeletUnits()) if (await fileDiffers(host, p, c)) return true
+    return !(await probe(host, 'systemctl is-enabled --quiet kubelet'))
+  },
+  async run(ctx: RunContext, host: Host) {
+    const b = ctx.shared.bundle as Bundle
+    const want = `v${kubeVersion(ctx.spec)}`
+    for (const f of await staleBinaries(host, b)) {
+      await ctx.wet(host, `install ${BIN_DIR}/${f.name} (${want}, sha256 ${f.sha256.slice(0, 12)})`, () => writeRemote(host, `${BIN_DIR}/${f.name}`, readFileSync(f.path), 0o755))
+    }
+    if (!ctx.dryRun) {
+      const r = await host.exec(`${BIN_DIR}/kubeadm version -o short`, {allowFail: true})
+      const got = r.stdout.trim()
+      if (r.code !== 0 || got !== want) throw new Error(`${BIN_DIR}/kubeadm version -o short says "${got || r.stderr.trim()}", the spec wants ${want}: fix the bundle ${b.dir}/bin`)
+    }
+    let reload = false
+    for (const [p, c] of kubeletUnits()) if (await ensureFile(ctx, host, p, c)) reload = true
+    if (reload || !(await probe(host, 'systemctl is-enabled --quiet kubelet'))) {
+      // kubeadm init/join starts the kubelet once its config exists.
+      await change(ctx, host, 'enable kubelet.service', 'systemctl daemon-reload && systemctl enable kubelet >/dev/null 2>&1')
+    }
+  },
+}
