@@ -5,6 +5,7 @@
  */
 import {z} from 'zod'
 import {InputError, type FieldIssue} from '../errors.js'
+import {acceleratorName, isAccelerator, PCI_VENDOR_NAMES} from './pci-ids.js'
 import {machineIdentity, normalizeMac, normalizeSerial, normalizeUuid, type MachineIdentity} from './identity.js'
 
 /** Largest report accepted, in bytes of JSON. A real server's report is a few tens of KiB. */
@@ -117,21 +118,20 @@ export interface Hardware {
   bmc?: {ip?: string; mac?: string}
 }
 
-const PCI_VENDORS: Record<string, string> = {'10de': 'nvidia', '1002': 'amd', '8086': 'intel', '1da3': 'habana'}
-
 function hex4(v: string): string {
   return v.trim().toLowerCase().replace(/^0x/, '').padStart(4, '0')
 }
 
-/** Display controllers (class 03xx) and processing accelerators (class 12xx) of known vendors. */
+/** Accelerators found among the PCI functions, for reports that do not list them. */
 function acceleratorsFromPci(pci: PciDevice[]): Accelerator[] {
   return pci
-    .filter((p) => {
-      const cls = hex4(p.class ?? '').slice(0, 2)
-      const v = hex4(p.vendor)
-      return (cls === '03' && (v === '10de' || v === '1002')) || (cls === '12' && v in PCI_VENDORS)
-    })
-    .map((p) => ({kind: 'gpu', vendor: PCI_VENDORS[hex4(p.vendor)] ?? hex4(p.vendor), model: p.deviceName ?? hex4(p.device), pciAddress: p.address}))
+    .filter((p) => isAccelerator(p.vendor, p.class ?? ''))
+    .map((p) => ({
+      kind: 'gpu',
+      vendor: PCI_VENDOR_NAMES[hex4(p.vendor)] ?? hex4(p.vendor),
+      model: p.deviceName ?? acceleratorName(p.vendor, p.device) ?? `${hex4(p.vendor)}:${hex4(p.device)}`,
+      pciAddress: p.address,
+    }))
 }
 
 function zodIssues(err: z.ZodError, prefix = 'report'): FieldIssue[] {

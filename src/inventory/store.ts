@@ -9,6 +9,7 @@ import {ExitCode, InputError, MetalplaneError} from '../errors.js'
 import {diffHardware, type Change} from './diff.js'
 import {hasGpu, nvmeDisks, parseReport, type Hardware, type ParsedReport} from './hardware.js'
 import type {IdentityKind} from './identity.js'
+import type {ReportSink} from './report.js'
 
 export interface MachineRecord {
   /** Stable key derived from the identity: `uuid-…`, `serial-…` or `mac-…`. */
@@ -70,12 +71,8 @@ export interface InventoryLock {
   release(): Promise<void>
 }
 
-/** The PXE service posts discovery reports into a sink; the inventory store is one. */
-export interface ReportSinkLike {
-  record(report: unknown, meta?: ReportMeta): Promise<{id: string; created: boolean}>
-}
-
-export interface InventoryStore extends ReportSinkLike {
+/** The PXE service posts discovery reports into the store through ReportSink.record. */
+export interface InventoryStore extends ReportSink {
   /** Where the data lives, e.g. `sqlite:///…/inventory.db` or `etcd://127.0.0.1:2379`. */
   readonly location: string
   /** By id, name, unique id prefix or MAC address. */

@@ -6,6 +6,7 @@ import {ExitCode, InputError} from '../../../src/errors.js'
 import {exportHosts, nvmeById} from '../../../src/inventory/export.js'
 import {isBogusSerial, isBogusUuid, machineIdentity} from '../../../src/inventory/identity.js'
 import {openInventoryStore} from '../../../src/inventory/open.js'
+import {DiscoveryReport, type ReportSink} from '../../../src/inventory/report.js'
 import {parseSize} from '../../../src/inventory/size.js'
 import {SqliteStore} from '../../../src/inventory/sqlite-store.js'
 import {InventoryLockedError} from '../../../src/inventory/store.js'
@@ -151,6 +152,21 @@ describe('SqliteStore', () => {
     assert.equal(await store.get('node-1'), undefined)
     assert.deepEqual((await store.history(r.id)).map((e) => e.event), ['removed', 'labeled', 'renamed', 'discovered'])
     await assert.rejects(store.remove('node-1'), /no machine "node-1"/)
+  })
+
+  it('is the ReportSink the PXE service posts agent reports to (DiscoveryReport wire format)', async () => {
+    const wire = DiscoveryReport.parse({
+      ...makeReport({uuid: '03000200-0400-0500-0006-000700080009', serial: 'To Be Filled By O.E.M.', macs: ['52:54:00:aa:00:01'], nvme: []}),
+      agent: {version: '1', policy: 'report'},
+      bootMode: 'uefi',
+      cpu: {model: 'QEMU Virtual CPU', sockets: 1, cores: 1, threads: 1, virtualization: ['vmx']},
+      accelerators: [{kind: 'gpu', vendor: 'nvidia', model: 'H100 PCIe', pciAddress: '0000:47:00.0'}],
+    })
+    const sink: ReportSink = store
+    assert.deepEqual(await sink.record(wire, {peer: '::ffff:10.99.0.50', receivedAt: new Date()}), {id: 'mac-525400aa0001', created: true})
+    const m = (await store.get('mac-525400aa0001'))!
+    assert.equal(m.address, '10.99.0.50')
+    assert.deepEqual(m.hardware.accelerators, [{kind: 'gpu', vendor: 'nvidia', model: 'H100 PCIe', pciAddress: '0000:47:00.0'}])
   })
 
   it('locks exclusively until released, also across store handles', async () => {
