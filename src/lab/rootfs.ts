@@ -117,7 +117,7 @@ function pidAlive(pid: number): boolean {
 async function removeStaleBuilds(parent: string, name: string): Promise<void> {
   if (!existsSync(parent)) return
   for (const e of await readdir(parent)) {
-    const m = new RegExp(`^${name}\\.(?:tmp|old)-(\\d+)-`).exec(e)
+    const m = new RegExp(`^${name}\\.tmp-(\\d+)-`).exec(e)
     if (m && !pidAlive(Number(m[1]))) await removeTree(join(parent, e))
   }
 }
@@ -166,9 +166,10 @@ export async function ensureRootfs(opts: {cacheDir?: string; log?: Logger} = {})
       return false
     }
   }
+  // what a killed build left (its temp tree may still have /proc and /sys mounted)
+  await removeStaleBuilds(parent, name)
   if (await current()) return dir
   await mkdir(parent, {recursive: true})
-  await removeStaleBuilds(parent, name)
   const debootstrap = await tool('debootstrap')
   const mirror = await aptMirror()
   const tmp = join(parent, `${name}.tmp-${process.pid}-${Date.now()}`)
@@ -202,9 +203,10 @@ export async function ensureRootfs(opts: {cacheDir?: string; log?: Logger} = {})
       const old = join(parent, `${name}.old-${process.pid}-${Date.now()}`)
       await rename(dir, old)
       await rename(tmp, dir)
-      // a running lab may still overlay the old tree: leave it then, a later build removes it
+      // running labs may still overlay the old tree (their mounts name it by its former path): keep it then
       const mounts = await readFile('/proc/mounts', 'utf8')
-      if (!mounts.includes(old)) await removeTree(old)
+      if (!mounts.includes(`lowerdir=${dir}`) && !mounts.includes(old)) await removeTree(old)
+      else log.warn(`Kept the previous lab host tree at ${old}: running labs use it; remove it after they are down`)
     } else {
       try {
         await rename(tmp, dir)

@@ -235,6 +235,15 @@ describe('lab: SSH hosts in network namespaces', function () {
       assert.equal(status.exists, false)
     })
 
+    it('runs by itself when lab up fails', async function () {
+      this.timeout(120_000)
+      const failing = 'labt-fail'
+      await labDown(failing, {stateDir: TEST_LAB_STATE_DIR})
+      // no time for sshd to answer
+      await assert.rejects(labUp({name: failing, hosts: 2, timeoutSeconds: 0, stateDir: TEST_LAB_STATE_DIR}), /did not answer in time/)
+      await assertNoTrace(failing, [])
+    })
+
     it('of a lab that does not exist is a no-op', async () => {
       const r = await labDown('labt-never', {stateDir: TEST_LAB_STATE_DIR})
       assert.equal(r.existed, false)
