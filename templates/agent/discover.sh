@@ -31,6 +31,7 @@ cpu() {
   sockets=$(grep '^physical id' $f 2>/dev/null | sort -u | wc -l)
   # cores: sum of "cpu cores" over distinct physical ids
   cores=$(awk -F': *' '/^physical id/{p=$2} /^cpu cores/{c[p]=$2} END{n=0; for (k in c) n+=c[k]; print n}' $f 2>/dev/null)
+  threads=${threads:-0}
   [ "${sockets:-0}" -eq 0 ] && sockets=1
   [ "${cores:-0}" -eq 0 ] && cores=$threads
   virt=
