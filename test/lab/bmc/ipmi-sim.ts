@@ -10,6 +10,7 @@ import {chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'nod
 import {join} from 'node:path'
 
 export interface IpmiSim {
+  host: string
   port: number
   pid: number
   dir: string
@@ -18,18 +19,19 @@ export interface IpmiSim {
   stop(): Promise<void>
 }
 
-export async function freeUdpPort(): Promise<number> {
+export async function freeUdpPort(host = '127.0.0.1'): Promise<number> {
   const s = createSocket('udp4')
-  await new Promise<void>((resolve, reject) => s.bind(0, '127.0.0.1', resolve).once('error', reject))
+  await new Promise<void>((resolve, reject) => s.bind(0, host, resolve).once('error', reject))
   const port = s.address().port
   await new Promise<void>((resolve) => s.close(() => resolve()))
   return port
 }
 
-export async function startIpmiSim(opts: {dir: string; user?: string; password: string; powerHook?: string}): Promise<IpmiSim> {
+export async function startIpmiSim(opts: {dir: string; user?: string; password: string; powerHook?: string; host?: string}): Promise<IpmiSim> {
+  const host = opts.host ?? '127.0.0.1'
   const {dir} = opts
   mkdirSync(dir, {recursive: true})
-  const port = await freeUdpPort()
+  const port = await freeUdpPort(host)
   const log = join(dir, 'calls.log')
   const powerFile = join(dir, 'power')
   const script = join(dir, 'chassis.sh')
@@ -64,7 +66,7 @@ exit 0
     `name "mp-test"
 set_working_mc 0x20
   startlan 1
-    addr 127.0.0.1 ${port}
+    addr ${host} ${port}
     priv_limit admin
     allowed_auths_callback none md2 md5 straight
     allowed_auths_user none md2 md5 straight
@@ -85,6 +87,7 @@ set_working_mc 0x20
   await new Promise((r) => setTimeout(r, 300))
   if (child.exitCode !== null) throw new Error(`ipmi_sim exited ${child.exitCode}: ${stderr}`)
   const sim: IpmiSim = {
+    host,
     port,
     pid: child.pid!,
     dir,
