@@ -321,18 +321,24 @@ async function systemdIsInit(host: Host, o: GpuOptions): Promise<boolean> {
   return (await host.exec('test -d /run/systemd/system', {allowFail: true})).code === 0
 }
 
-/** The toolkit debs in `<bundle>/debs/` for `arch` (amd64, arm64), in install order; [] when absent. */
+/**
+ * The toolkit debs for `arch` (amd64, arm64), in install order; [] unless all four are there.
+ * Looked up in `<bundle>/debs/nvidia/` first: debs directly in `<bundle>/debs/` are installed on
+ * every host by the containerd phase, and the toolkit belongs on GPU nodes only.
+ */
 export function bundleToolkitDebs(bundle: string | undefined, arch: string): string[] {
   if (!bundle) return []
-  const dir = join(bundle, 'debs')
-  if (!existsSync(dir)) return []
-  const files = readdirSync(dir)
-  const found: string[] = []
-  for (const pkg of TOOLKIT_DEBS) {
-    const f = files.filter((n) => n.startsWith(`${pkg}_`) && (n.endsWith(`_${arch}.deb`) || n.endsWith('_all.deb'))).sort().at(-1)
-    if (f) found.push(join(dir, f))
+  for (const dir of [join(bundle, 'debs', 'nvidia'), join(bundle, 'debs')]) {
+    if (!existsSync(dir)) continue
+    const files = readdirSync(dir)
+    const found: string[] = []
+    for (const pkg of TOOLKIT_DEBS) {
+      const f = files.filter((n) => n.startsWith(`${pkg}_`) && (n.endsWith(`_${arch}.deb`) || n.endsWith('_all.deb'))).sort().at(-1)
+      if (f) found.push(join(dir, f))
+    }
+    if (found.length === TOOLKIT_DEBS.length) return found
   }
-  return found.length === TOOLKIT_DEBS.length ? found : []
+  return []
 }
 
 interface RuntimeState {
@@ -345,8 +351,8 @@ interface RuntimeState {
 async function runtimeState(host: Host, o: GpuOptions): Promise<RuntimeState> {
   const tk = await host.exec(`command -v nvidia-ctk >/dev/null && test -x ${NVIDIA_RUNTIME_BINARY}`, {allowFail: true})
   const arch = (await host.exec('dpkg --print-architecture 2>/dev/null || uname -m', {allowFail: true})).stdout.trim() || 'amd64'
-  const main = await host.executor.download(o.containerdConfig ?? CONTAINERD_CONFIG, {sudo: true})
-  const drop = await host.executor.download(o.dropInPath ?? CONTAINERD_DROPIN, {sudo: true})
+  const main = await host.executor.download(o.containerdConfig ?? CONTAINERD_CONFIG, {sudo: host.spec.user !== 'root'})
+  const drop = await host.executor.download(o.dropInPath ?? CONTAINERD_DROPIN, {sudo: host.spec.user !== 'root'})
   return {toolkit: tk.code === 0, mainConfig: main?.toString('utf8'), dropIn: drop?.toString('utf8'), arch}
 }
 
@@ -396,13 +402,13 @@ export function createGpuRuntimePhase(o: GpuOptions = {}): Phase {
             const remote: string[] = []
             for (const d of debs) {
               const r = posix.join(remoteDir, posix.basename(d))
-              await host.executor.upload(readFileSync(d), r, {mode: 0o644, sudo: true})
+              await host.executor.upload(readFileSync(d), r, {mode: 0o644, sudo: host.spec.user !== 'root'})
               remote.push(r)
             }
             await host.exec(`DEBIAN_FRONTEND=noninteractive dpkg -i ${remote.map(shq).join(' ')}`, {timeoutMs: 600_000})
           })
         } else {
-          const where = ctx.spec.spec.bundle ? ` (not in ${join(ctx.spec.spec.bundle, 'debs')}: need ${TOOLKIT_DEBS.map((p) => `${p}_*_${s.arch}.deb`).join(', ')})` : ''
+          const where = ctx.spec.spec.bundle ? ` (not in ${join(ctx.spec.spec.bundle, 'debs', 'nvidia')}: need ${TOOLKIT_DEBS.map((p) => `${p}_*_${s.arch}.deb`).join(', ')})` : ''
           await ctx.wet(host, `apt-get install nvidia-container-toolkit${where}`, async () => {
             const r = await host.exec('DEBIAN_FRONTEND=noninteractive apt-get install -y nvidia-container-toolkit', {allowFail: true, timeoutMs: 600_000})
             if (r.code !== 0) {
@@ -417,7 +423,7 @@ export function createGpuRuntimePhase(o: GpuOptions = {}): Phase {
       }
       const drop = containerdDropIn(s.mainConfig)
       if (s.dropIn !== drop) {
-        await ctx.wet(host, `write ${dropPath} (containerd runtime "${RUNTIME_NAME}")`, () => host.executor.upload(drop, dropPath, {mode: 0o644, sudo: true}), {diff: drop})
+        await ctx.wet(host, `write ${dropPath} (containerd runtime "${RUNTIME_NAME}")`, () => host.executor.upload(drop, dropPath, {mode: 0o644, sudo: host.spec.user !== 'root'}), {diff: drop})
         if (await systemdIsInit(host, o)) {
           await ctx.wet(host, 'restart containerd', () => host.exec('systemctl restart containerd'))
         } else {

@@ -314,7 +314,7 @@ export async function planHost(ctx: RunContext, host: Host, o: LocalVolumesOptio
     const decision: DiskDecision = dev
       ? decideDisk({host: host.name, disk: v.disk, dev, wipe: v.wipe})
       : {kind: 'refuse', reason: `disk ${v.disk} does not exist (no such block device); check the id with ls -l /dev/disk/by-id/`}
-    const unitBuf = await host.executor.download(posix.join(unitDir, unitName), {sudo: true})
+    const unitBuf = await host.executor.download(posix.join(unitDir, unitName), {sudo: host.spec.user !== 'root'})
     plans.push({index, disk: v.disk, diskId: diskId(v.disk), device, decision, fsType, where, unitName, unitFile: unitBuf?.toString('utf8'), mounted: await isMountedAt(host, where)})
   }
   return plans
@@ -374,7 +374,7 @@ async function ensureMount(ctx: RunContext, host: Host, p: VolumePlan, v: {part:
   const unitPath = posix.join(unitDir, p.unitName)
   const unit = renderMountUnit({host: host.name, disk: p.disk, uuid: v.uuid, where: p.where, fsType: v.fsType})
   if (p.unitFile !== unit) {
-    await ctx.wet(host, `write ${unitPath}`, () => host.executor.upload(unit, unitPath, {mode: 0o644, sudo: true}), {diff: unit})
+    await ctx.wet(host, `write ${unitPath}`, () => host.executor.upload(unit, unitPath, {mode: 0o644, sudo: host.spec.user !== 'root'}), {diff: unit})
   }
   if (p.mounted && p.unitFile === unit) return
   const viaSystemd = await systemdIsInit(host, o)
@@ -505,7 +505,13 @@ export function createLocalVolumeObjectsPhase(): Phase {
     async needsRun(ctx, host) {
       const {found, missing} = ctx.shared[key] as {found: MountedVolume[]; missing: string[]}
       if (missing.length > 0) return true
-      return !(await kubectlUpToDate(host, storageObjects(ctx.spec.spec.storage.storageClass, found)))
+      try {
+        return !(await kubectlUpToDate(host, storageObjects(ctx.spec.spec.storage.storageClass, found)))
+      } catch (error) {
+        // A dry-run before the cluster exists: plan the apply.
+        if (ctx.dryRun) return true
+        throw error
+      }
     },
     async run(ctx, host) {
       const {found, missing} = ctx.shared[key] as {found: MountedVolume[]; missing: string[]}

@@ -96,26 +96,33 @@ describe('GPU detection on captured sysfs layouts', () => {
   })
 })
 
-const MAIN_V2 = `version = 2
-imports = ["/etc/containerd/conf.d/*.toml"]
+// The shape of templates/containerd/config.toml (the core containerd phase), plus the imports line.
+const MAIN_V2 = `# Managed by metalplane (cluster apply); local changes are overwritten.
+version = 2
 root = "/var/lib/containerd"
+state = "/run/containerd"
+imports = ["/etc/containerd/conf.d/*.toml"]
 
 [grpc]
   address = "/run/containerd/containerd.sock"
 
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "registry.k8s.io/pause:3.10"
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        SystemdCgroup = true
-  [plugins."io.containerd.grpc.v1.cri".registry]
-    config_path = "/etc/containerd/certs.d"
-
-[plugins."io.containerd.internal.v1.opt"]
-  path = "/opt/containerd"
+[plugins]
+  [plugins."io.containerd.grpc.v1.cri"]
+    sandbox_image = "registry.k8s.io/pause:3.10"
+    [plugins."io.containerd.grpc.v1.cri".containerd]
+      default_runtime_name = "runc"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+        runtime_type = "io.containerd.runc.v2"
+        [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+          # cgroup v2 with systemd
+          SystemdCgroup = true
+    [plugins."io.containerd.grpc.v1.cri".cni]
+      bin_dir = "/opt/cni/bin"
+      conf_dir = "/etc/cni/net.d"
+    [plugins."io.containerd.grpc.v1.cri".registry]
+      config_path = "/etc/containerd/certs.d"
+  [plugins."io.containerd.internal.v1.opt"]
+    path = "/opt/containerd"
 `
 
 describe('containerd drop-in for the nvidia runtime', () => {
@@ -183,6 +190,8 @@ describe('containerd drop-in for the nvidia runtime', () => {
       assert.match(out, /runtimes.runc.options\]\n(\s+\w+ = .*\n)*?\s+SystemdCgroup = true/)
       assert.match(out, /runtimes.nvidia.options\]\n(\s+\w+ = .*\n)*?\s+BinaryName = "\/usr\/bin\/nvidia-container-runtime"/)
       assert.match(out, /default_runtime_name = "runc"/)
+      assert.match(out, /conf_dir = "\/etc\/cni\/net.d"/)
+      assert.match(out, /path = "\/opt\/containerd"/)
     })
   })
 })
@@ -249,9 +258,9 @@ describe('GPU phases (dry-run on fixture hosts)', () => {
 
   it('installs the toolkit from the bundle when its debs are there', async () => {
     const bundle = join(dir, 'bundle')
-    mkdirSync(join(bundle, 'debs'), {recursive: true})
+    mkdirSync(join(bundle, 'debs', 'nvidia'), {recursive: true})
     for (const f of ['libnvidia-container1_1.17.8-1_amd64.deb', 'libnvidia-container-tools_1.17.8-1_amd64.deb', 'nvidia-container-toolkit-base_1.17.8-1_amd64.deb', 'nvidia-container-toolkit_1.17.8-1_amd64.deb']) {
-      writeFileSync(join(bundle, 'debs', f), '')
+      writeFileSync(join(bundle, 'debs', 'nvidia', f), '')
     }
     assert.equal(bundleToolkitDebs(bundle, 'amd64').length, 4)
     assert.deepEqual(bundleToolkitDebs(bundle, 'arm64'), [])
