@@ -156,3 +156,36 @@ describe('local volumes: Kubernetes objects', () => {
     assert.match(n, /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/)
   })
 })
+
+describe('local volumes: StorageClass and PV phase', () => {
+  it('finds the mounted volumes on every host and applies SC + PVs through the first controller', async () => {
+    const {RecordingExecutor} = await import('../kube/recording.js')
+    const {Host} = await import('../../../src/hosts/host.js')
+    const {parseSpec} = await import('../../../src/spec/load.js')
+    const {runWorkflow} = await import('../../../src/engine/manager.js')
+    const {silentLogger} = await import('../../../src/ui/log.js')
+    const {createLocalVolumeObjectsPhase} = await import('../../../src/phases/storage.js')
+    const spec = parseSpec(JSON.stringify({
+      apiVersion: 'metalplane.io/v1alpha1', kind: 'Cluster', metadata: {name: 's'},
+      spec: {
+        kubernetes: {version: '1.31.4'},
+        hosts: [
+          {name: 'cp1', address: '10.0.0.1', role: 'controller'},
+          {name: 'w1', address: '10.0.0.2', role: 'worker', localVolumes: [{disk: DISK}]},
+        ],
+      },
+    }))
+    const where = '/mnt/metalplane/nvme-SAMSUNG_MZQL23T8HCLS-00A07_S64HNE0T512345'
+    const findmnt = JSON.stringify({filesystems: [{target: where, fstype: 'xfs', size: 3839578390528, label: 'mp-local'}]})
+    const cp = new RecordingExecutor('cp1', (cmd) => (cmd.includes(' diff ') ? {code: 1} : {}))
+    const w1 = new RecordingExecutor('w1', (cmd) => (cmd.startsWith('findmnt') ? {stdout: findmnt} : {}))
+    const hosts = [new Host(spec.spec.hosts[0], cp), new Host(spec.spec.hosts[1], w1)]
+    const r = await runWorkflow([createLocalVolumeObjectsPhase()], {workflow: 'apply', spec, hosts, dryRun: false, concurrency: 2, log: silentLogger, renderer: 'silent'})
+    assert.deepEqual(r.actions.map((a) => `${a.host}: ${a.action}`), ['cp1: kubectl apply StorageClass local-nvme and 1 PersistentVolume(s)'])
+    const apply = cp.calls.find((c) => c.cmd.endsWith(' apply -f -'))!
+    assert.match(apply.input!, /kind: StorageClass/)
+    assert.match(apply.input!, /storage: "3839578390528"/)
+    assert.match(apply.input!, new RegExp(`path: ${where}`))
+    assert.equal(w1.calls[0].cmd, `findmnt -J -b -o TARGET,FSTYPE,SIZE,LABEL --mountpoint ${where}`)
+  })
+})
