@@ -4,7 +4,7 @@
  * until stop(): dnsmasq is stopped by its pid, its run dir (config, leases, pid file, TFTP root)
  * is removed.
  */
-import {spawn, type ChildProcess} from 'node:child_process'
+import {execFileSync, spawn, type ChildProcess} from 'node:child_process'
 import {EventEmitter} from 'node:events'
 import {chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import type {Server} from 'node:http'
@@ -62,11 +62,17 @@ export interface PxeService extends EventEmitter {
   stop(): Promise<void>
 }
 
+/** The interface's first IPv4 address. Read with `ip` (node's list skips interfaces without carrier, e.g. a bridge whose VMs are not up yet). */
 function interfaceIPv4(name: string): {address: string; prefix: number} | undefined {
-  const list = networkInterfaces()[name]
-  const a = list?.find((i) => i.family === 'IPv4')
-  if (!a) return undefined
-  return {address: a.address, prefix: Number(a.cidr?.split('/')[1] ?? 24)}
+  try {
+    const out = execFileSync('ip', ['-4', '-o', 'addr', 'show', 'dev', name], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']})
+    const m = /\binet (\d+\.\d+\.\d+\.\d+)\/(\d+)/.exec(out)
+    if (m) return {address: m[1], prefix: Number(m[2])}
+  } catch {
+    /* no ip(8): fall back */
+  }
+  const a = networkInterfaces()[name]?.find((i) => i.family === 'IPv4')
+  return a ? {address: a.address, prefix: Number(a.cidr?.split('/')[1] ?? 24)} : undefined
 }
 
 /** Starts dnsmasq and the HTTP server. Throws (with nothing left running) when either cannot start. */
