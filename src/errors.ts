@@ -66,11 +66,11 @@ export class MissingDependencyError extends MetalplaneError {
 /** One or more hosts failed; each failure is kept so none is hidden. */
 export class HostsFailedError extends MetalplaneError {
   readonly failures: {host: string; error: string}[]
-  constructor(what: string, failures: {host: string; error: string}[], exitCode: ExitCodeValue = ExitCode.FAILURE) {
+  constructor(what: string, failures: {host: string; error: string}[], exitCode: ExitCodeValue = ExitCode.FAILURE, hint?: string) {
     super(
       `${what} failed on ${failures.length} host${failures.length === 1 ? '' : 's'}:\n` +
         failures.map((f) => `  - ${f.host}: ${f.error}`).join('\n'),
-      {exitCode, code: 'HOSTS_FAILED'},
+      {exitCode, code: 'HOSTS_FAILED', hint},
     )
     this.failures = failures
   }
