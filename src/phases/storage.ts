@@ -369,6 +369,11 @@ async function prepareDisk(ctx: RunContext, host: Host, p: VolumePlan): Promise<
   return {part, uuid, fsType: p.fsType}
 }
 
+/** Shell: create the (unmounted) mount point and make it immutable where the filesystem allows. */
+export function guardMountPoint(where: string): string {
+  return `mkdir -p ${shq(where)} && if ! mountpoint -q ${shq(where)}; then chattr +i ${shq(where)} 2>/dev/null || true; fi`
+}
+
 async function ensureMount(ctx: RunContext, host: Host, p: VolumePlan, v: {part: string; uuid: string; fsType: string}, o: LocalVolumesOptions): Promise<void> {
   const unitDir = o.unitDir ?? '/etc/systemd/system'
   const unitPath = posix.join(unitDir, p.unitName)
@@ -377,14 +382,17 @@ async function ensureMount(ctx: RunContext, host: Host, p: VolumePlan, v: {part:
     await ctx.wet(host, `write ${unitPath}`, () => host.executor.upload(unit, unitPath, {mode: 0o644, sudo: host.spec.user !== 'root'}), {diff: unit})
   }
   if (p.mounted && p.unitFile === unit) return
+  // The empty mount point is made immutable: should the disk ever be missing at boot (nofail),
+  // a pod writing to its PV gets an error instead of filling the root filesystem.
+  const mountPoint = p.mounted ? '' : `${guardMountPoint(p.where)} && `
   const viaSystemd = await systemdIsInit(host, o)
   if (viaSystemd) {
     await ctx.wet(host, `mount ${p.where} (systemctl enable --now ${p.unitName})`, () =>
-      host.exec(`mkdir -p ${shq(p.where)} && systemctl daemon-reload && systemctl enable ${shq(p.unitName)} && systemctl restart ${shq(p.unitName)}`),
+      host.exec(`${mountPoint}systemctl daemon-reload && systemctl enable ${shq(p.unitName)} && systemctl restart ${shq(p.unitName)}`),
     )
   } else if (!p.mounted) {
     ctx.log.warn(`${host.name}: systemd is not the init system; ${p.unitName} is written but ${p.where} is mounted with mount(8) now`)
-    await ctx.wet(host, `mount ${v.part} at ${p.where}`, () => host.exec(`mkdir -p ${shq(p.where)} && mount -t ${v.fsType} -o ${MOUNT_OPTIONS.replace(',nofail', '')} ${shq(v.part)} ${shq(p.where)}`))
+    await ctx.wet(host, `mount ${v.part} at ${p.where}`, () => host.exec(`${mountPoint}mount -t ${v.fsType} -o ${MOUNT_OPTIONS.replace(',nofail', '')} ${shq(v.part)} ${shq(p.where)}`))
   }
 }
 

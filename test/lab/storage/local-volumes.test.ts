@@ -79,6 +79,7 @@ describe('local volumes on real (loop) disks', function () {
       const mounts = sh(`findmnt -rn -o TARGET | grep -F ${JSON.stringify(dir + '/')} || true`).split('\n').filter(Boolean)
       for (const m of mounts.reverse()) sh(`umount ${JSON.stringify(m)} || umount -l ${JSON.stringify(m)} || true`)
     } catch {}
+    sh(`chattr -R -i ${JSON.stringify(mountRoot)} 2>/dev/null || true`)
     for (const l of loops) {
       try {
         sh(`losetup -d ${l}`)
@@ -124,6 +125,8 @@ describe('local volumes on real (loop) disks', function () {
     const where = join(mountRoot, 'loop-mp-empty')
     sh(`umount ${where}`)
     const s = hostFor([{disk: '/dev/disk/by-id/loop-mp-empty', wipe: true}])
+    assert.match(sh(`lsattr -d ${where}`), /^\S*i\S* /, 'the bare mount point is immutable')
+    assert.throws(() => sh(`touch ${where}/stray 2>&1`), 'nothing can be written into the bare mount point')
     const r = await run(s)
     assert.ok(r.actions.every((a) => !/ERASE|partition|format/.test(a.action)), JSON.stringify(r.actions))
     assert.ok(r.actions.some((a) => /^mount /.test(a.action)))
