@@ -141,6 +141,13 @@ function zodIssues(err: z.ZodError, prefix = 'report'): FieldIssue[] {
   }))
 }
 
+/** The BMC's LAN settings as the agent read them; an unconfigured BMC reports 0.0.0.0. */
+function bmcOf(b: ReportInput['bmc']): Hardware['bmc'] {
+  const ip = b?.ip && b.ip !== '0.0.0.0' ? b.ip : undefined
+  const mac = normalizeMac(b?.mac)
+  return ip || mac ? {ip, mac} : undefined
+}
+
 export interface ParsedReport {
   identity: MachineIdentity
   hardware: Hardware
@@ -177,12 +184,15 @@ export function parseReport(input: unknown): ParsedReport {
   const issues: FieldIssue[] = []
   const nics: Nic[] = []
   r.nics.forEach((n, i) => {
-    const mac = normalizeMac(n.mac)
-    if (!mac) {
+    // Ethernet MACs have 6 octets; InfiniBand hardware addresses have 20 and are kept as they are.
+    const addr = n.mac.trim().toLowerCase().replace(/-/g, ':')
+    if (!/^([0-9a-f]{2}:){5,31}[0-9a-f]{2}$/.test(addr)) {
       if (n.name !== 'lo') issues.push({path: `report.nics[${i}].mac`, message: `"${n.mac}" is not a MAC address`})
       return
     }
-    nics.push({name: n.name, mac, driver: n.driver, speedMbps: n.speedMbps != null && n.speedMbps >= 0 ? n.speedMbps : undefined, link: n.link ?? undefined, ipv4: n.ipv4})
+    if (/^[0:]+$/.test(addr)) return // no address (e.g. a NIC without firmware-assigned MAC): nothing to key on
+    if (nics.some((x) => x.mac === addr)) return
+    nics.push({name: n.name, mac: addr, driver: n.driver, speedMbps: n.speedMbps != null && n.speedMbps >= 0 ? n.speedMbps : undefined, link: n.link ?? undefined, ipv4: n.ipv4})
   })
   if (issues.length > 0) throw new InputError('discovery report is malformed; nothing was stored', issues)
   nics.sort((a, b) => a.name.localeCompare(b.name))
@@ -212,7 +222,7 @@ export function parseReport(input: unknown): ParsedReport {
     disks,
     pci,
     accelerators,
-    bmc: r.bmc && (r.bmc.ip || r.bmc.mac) ? {ip: r.bmc.ip, mac: normalizeMac(r.bmc.mac)} : undefined,
+    bmc: bmcOf(r.bmc),
   }
   const identity = machineIdentity({uuid: r.dmi.uuid, serial, macs: nics.map((n) => n.mac)})
   if (!identity)

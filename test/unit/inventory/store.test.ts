@@ -123,6 +123,16 @@ describe('SqliteStore', () => {
     assert.deepEqual(await store.history(), [])
   })
 
+  it('keeps InfiniBand NICs (20-byte addresses) out of the identity, skips NICs without an address, ignores an unset BMC IP', async () => {
+    const ib = '80:00:02:08:fe:80:00:00:00:00:00:00:0c:42:a1:03:00:7d:2e:10'
+    const rep = makeReport({uuid: '00000000-0000-0000-0000-000000000000', serial: 'Default string', macs: ['52:54:00:00:0e:02'], bmcIp: '0.0.0.0'}) as {nics: unknown[]}
+    rep.nics.unshift({name: 'ib0', mac: ib, driver: 'mlx5_core', speedMbps: 200000, link: true}, {name: 'eno9', mac: '00:00:00:00:00:00', driver: 'igb'})
+    const r = await store.upsertFromReport(rep)
+    assert.equal(r.id, 'mac-525400000e02')
+    assert.deepEqual(r.machine.hardware.nics.map((n) => n.mac), ['52:54:00:00:0e:02', ib])
+    assert.equal(r.machine.hardware.bmc, undefined)
+  })
+
   it('filters by GPU, NVMe, memory and labels', async () => {
     await store.upsertFromReport(makeReport({uuid: '11111111-2222-4333-8444-555555555501', macs: ['52:54:00:00:01:01'], gpu: true, memoryGiB: 512}))
     await store.upsertFromReport(makeReport({uuid: '11111111-2222-4333-8444-555555555502', macs: ['52:54:00:00:01:02'], memoryGiB: 32, nvme: [], sata: [{model: 'ST1000', serial: 'Z1', sizeGiB: 931}]}))
