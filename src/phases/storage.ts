@@ -218,6 +218,8 @@ export interface VolumePlan {
   unitFile?: string
   /** Mounted at `where` now (findmnt). */
   mounted: boolean
+  /** The unit is enabled (true where systemd is not init: nothing to enable there). */
+  enabled: boolean
 }
 
 export interface LocalVolumesOptions {
@@ -315,13 +317,14 @@ export async function planHost(ctx: RunContext, host: Host, o: LocalVolumesOptio
       ? decideDisk({host: host.name, disk: v.disk, dev, wipe: v.wipe})
       : {kind: 'refuse', reason: `disk ${v.disk} does not exist (no such block device); check the id with ls -l /dev/disk/by-id/`}
     const unitBuf = await host.executor.download(posix.join(unitDir, unitName), {sudo: host.spec.user !== 'root'})
-    plans.push({index, disk: v.disk, diskId: diskId(v.disk), device, decision, fsType, where, unitName, unitFile: unitBuf?.toString('utf8'), mounted: await isMountedAt(host, where)})
+    const enabled = !(await systemdIsInit(host, o)) || (await host.exec(`systemctl is-enabled --quiet ${shq(unitName)}`, {allowFail: true})).code === 0
+    plans.push({index, disk: v.disk, diskId: diskId(v.disk), device, decision, fsType, where, unitName, unitFile: unitBuf?.toString('utf8'), mounted: await isMountedAt(host, where), enabled})
   }
   return plans
 }
 
 function upToDate(host: Host, p: VolumePlan): boolean {
-  if (p.decision.kind !== 'ours' || !p.decision.uuid || !p.mounted) return false
+  if (p.decision.kind !== 'ours' || !p.decision.uuid || !p.mounted || !p.enabled) return false
   return p.unitFile === renderMountUnit({host: host.name, disk: p.disk, uuid: p.decision.uuid, where: p.where, fsType: p.decision.fsType})
 }
 
@@ -381,15 +384,23 @@ async function ensureMount(ctx: RunContext, host: Host, p: VolumePlan, v: {part:
   if (p.unitFile !== unit) {
     await ctx.wet(host, `write ${unitPath}`, () => host.executor.upload(unit, unitPath, {mode: 0o644, sudo: host.spec.user !== 'root'}), {diff: unit})
   }
-  if (p.mounted && p.unitFile === unit) return
+  if (p.mounted && p.enabled && p.unitFile === unit) return
   // The empty mount point is made immutable: should the disk ever be missing at boot (nofail),
   // a pod writing to its PV gets an error instead of filling the root filesystem.
   const mountPoint = p.mounted ? '' : `${guardMountPoint(p.where)} && `
   const viaSystemd = await systemdIsInit(host, o)
   if (viaSystemd) {
-    await ctx.wet(host, `mount ${p.where} (systemctl enable --now ${p.unitName})`, () =>
-      host.exec(`${mountPoint}systemctl daemon-reload && systemctl enable ${shq(p.unitName)} && systemctl restart ${shq(p.unitName)}`),
-    )
+    const unit = shq(p.unitName)
+    if (p.mounted) {
+      // Already mounted (pods may be using it): never unmount here; a changed unit applies at the next boot.
+      await ctx.wet(host, `systemctl daemon-reload; enable ${p.unitName}`, () => host.exec(`systemctl daemon-reload && systemctl enable --quiet ${unit}`))
+    } else {
+      // udev must have created /dev/disk/by-uuid/<uuid> for the new filesystem before the unit starts.
+      const settle = `(udevadm trigger --action=change ${shq(v.part)} && udevadm settle --timeout=30) 2>/dev/null || true`
+      await ctx.wet(host, `mount ${p.where} (systemctl enable --now ${p.unitName})`, () =>
+        host.exec(`${mountPoint}${settle}; systemctl daemon-reload && systemctl enable --quiet --now ${unit}`),
+      )
+    }
   } else if (!p.mounted) {
     ctx.log.warn(`${host.name}: systemd is not the init system; ${p.unitName} is written but ${p.where} is mounted with mount(8) now`)
     await ctx.wet(host, `mount ${v.part} at ${p.where}`, () => host.exec(`${mountPoint}mount -t ${v.fsType} -o ${MOUNT_OPTIONS.replace(',nofail', '')} ${shq(v.part)} ${shq(p.where)}`))

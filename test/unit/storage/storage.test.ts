@@ -189,3 +189,39 @@ describe('local volumes: StorageClass and PV phase', () => {
     assert.equal(w1.calls[0].cmd, `findmnt -J -b -o TARGET,FSTYPE,SIZE,LABEL --mountpoint ${where}`)
   })
 })
+
+describe('local volumes: systemd path (recorded commands)', () => {
+  it('formats an empty disk and mounts it with systemctl enable --now, never restart', async () => {
+    const {RecordingExecutor} = await import('../kube/recording.js')
+    const {Host} = await import('../../../src/hosts/host.js')
+    const {parseSpec} = await import('../../../src/spec/load.js')
+    const {runWorkflow} = await import('../../../src/engine/manager.js')
+    const {silentLogger} = await import('../../../src/ui/log.js')
+    const {createLocalVolumesPhase} = await import('../../../src/phases/storage.js')
+    const spec = parseSpec(JSON.stringify({
+      apiVersion: 'metalplane.io/v1alpha1', kind: 'Cluster', metadata: {name: 's'},
+      spec: {kubernetes: {version: '1.31.4'}, hosts: [{name: 'w1', address: '10.0.0.2', role: 'controller+worker', localVolumes: [{disk: DISK}]}]},
+    }))
+    const empty = readFileSync(join(dir, 'empty-nvme.json'), 'utf8')
+    const ex = new RecordingExecutor('w1', (cmd) => {
+      if (cmd.startsWith('dev=$(readlink')) return {stdout: `@@metalplane-probe device /dev/nvme1n1\n${empty}@@metalplane-probe blkid /dev/nvme1n1\n`}
+      if (cmd.startsWith('dev=/dev/nvme1n1')) return {stdout: '/dev/nvme1n1p1\n'}
+      if (cmd.startsWith('blkid -p -o value -s UUID')) return {stdout: '3f0c2a9e-5d41-4b8e-9a77-2c6b1e0d4f88\n'}
+      if (cmd.startsWith('findmnt') || cmd.startsWith('systemctl is-enabled')) return {code: 1}
+      return {}
+    })
+    const r = await runWorkflow([createLocalVolumesPhase({systemd: 'always'})], {
+      workflow: 'apply', spec, hosts: [new Host(spec.spec.hosts[0], ex)], dryRun: false, concurrency: 1, log: silentLogger, renderer: 'silent',
+    })
+    assert.ok(r.ok)
+    const unit = 'mnt-metalplane-nvme\\x2dSAMSUNG_MZQL23T8HCLS\\x2d00A07_S64HNE0T512345.mount'
+    const cmds = ex.calls.map((c) => c.cmd)
+    assert.ok(cmds.includes('sgdisk -n 1:0:0 -t 1:8300 -c 1:metalplane-local /dev/nvme1n1 >/dev/null'), cmds.join('\n'))
+    assert.ok(cmds.includes('mkfs.xfs -f -q -L mp-local /dev/nvme1n1p1'))
+    const mount = cmds.find((c) => c.includes('systemctl enable'))!
+    assert.ok(mount.includes(`systemctl daemon-reload && systemctl enable --quiet --now '${unit}'`), mount)
+    assert.ok(mount.startsWith("mkdir -p /mnt/metalplane/nvme-SAMSUNG_MZQL23T8HCLS-00A07_S64HNE0T512345 && if ! mountpoint -q"), mount)
+    assert.ok(!cmds.some((c) => /wipefs|zap-all|restart/.test(c)), 'an empty disk is not wiped; nothing restarted')
+    assert.ok(r.actions.some((a) => a.action === `write /etc/systemd/system/${unit}`))
+  })
+})
