@@ -24,7 +24,10 @@
  * version 2 config the drop-in carries the main config's CRI tables verbatim plus the nvidia
  * runtime, and records the main config's sha256: when the main config changes, the next apply
  * regenerates the drop-in. A version 3 config (containerd 2.x, merged key by key) gets the runtime
- * tables alone.
+ * tables alone. We write the drop-in ourselves instead of running `nvidia-ctk runtime configure
+ * --runtime=containerd --drop-in-config=...`: its output depends on the toolkit version installed
+ * (copying the CRI section into the drop-in came only with the fix for the issue above), and ours
+ * is the same on every node, shown as a diff in the plan, and tested against the real containerd.
  */
 import {createHash} from 'node:crypto'
 import {existsSync, readdirSync, readFileSync} from 'node:fs'

@@ -277,3 +277,57 @@ describe('GPU phases (dry-run on fixture hosts)', () => {
     assert.equal(ds.spec.template.spec.containers[0].image, 'nvcr.io/nvidia/k8s-device-plugin:v0.17.0')
   })
 })
+
+describe('gpu-objects against a recorded kubectl', () => {
+  it('applies the objects, labels nodes, and is up to date on the next run', async () => {
+    const {RecordingExecutor} = await import('../kube/recording.js')
+    const spec = parseSpec(JSON.stringify({
+      apiVersion: 'metalplane.io/v1alpha1', kind: 'Cluster', metadata: {name: 'g'},
+      spec: {kubernetes: {version: '1.31.4'}, hosts: [
+        {name: 'cp1', address: '10.0.0.1', role: 'controller'},
+        {name: 'hgx-h100', address: '10.0.0.2', role: 'worker'},
+        {name: 'l4-nodriver', address: '10.0.0.3', role: 'worker'},
+      ]},
+    }))
+    const labels: Record<string, Record<string, string>> = {'hgx-h100': {'kubernetes.io/hostname': 'hgx-h100'}, 'l4-nodriver': {'metalplane.io/gpu': 'nvidia'}}
+    let applied = false
+    const cp = new RecordingExecutor('cp1', (cmd) => {
+      if (cmd.includes(' diff ')) return {code: applied ? 0 : 1}
+      if (cmd.includes(' apply ')) {
+        applied = true
+        return {}
+      }
+      const get = /get node (\S+) -o json/.exec(cmd)
+      if (get) return {stdout: JSON.stringify({metadata: {labels: labels[get[1]]}})}
+      const lab = /label node (\S+) --overwrite (.*)$/.exec(cmd)
+      if (lab) {
+        for (const kv of lab[2].split(' ')) {
+          if (kv.endsWith('-')) delete labels[lab[1]][kv.slice(0, -1)]
+          else labels[lab[1]][kv.split('=')[0]] = kv.split('=')[1]
+        }
+      }
+      return {}
+    })
+    const hosts = spec.spec.hosts.map((h) => new Host(h, h.name === 'cp1' ? cp : new LocalExecutor(h.name)))
+    const o = {sysRoot: (h: Host) => join(fixtures, h.name === 'cp1' ? 'cpu-only' : h.name), nvidiaSmi: (h: Host) => `sh ${join(fixtures, h.name, 'nvidia-smi')}`}
+    const log = new Logger('error', () => {}, false)
+    const run = () => runWorkflow([createGpuObjectsPhase(o)], {workflow: 'apply', spec, hosts, dryRun: false, concurrency: 2, log, renderer: 'silent'})
+    const first = await run()
+    assert.equal(first.changed, 1)
+    assert.deepEqual(labels['hgx-h100'], {
+      'kubernetes.io/hostname': 'hgx-h100',
+      'metalplane.io/gpu': 'nvidia',
+      'metalplane.io/gpu.model': 'H100-SXM5-80GB',
+      'metalplane.io/gpu.count': '8',
+      'metalplane.io/gpu.driver': '550.54.15',
+    })
+    assert.deepEqual(labels['l4-nodriver'], {'metalplane.io/gpu.model': 'L4', 'metalplane.io/gpu.count': '2', 'metalplane.io/gpu.driver': 'missing'}, 'a stale gpu=nvidia is removed')
+    const apply = cp.calls.find((c) => c.cmd.endsWith(' apply -f -'))!
+    assert.match(apply.input!, /kind: RuntimeClass/)
+    assert.match(apply.input!, /image: nvcr.io\/nvidia\/k8s-device-plugin:v0.17.0/)
+    for (const h of hosts) h.facts = {}
+    const second = await run()
+    assert.equal(second.changed, 0)
+    assert.deepEqual(second.actions, [])
+  })
+})
