@@ -27,6 +27,7 @@ export default class BmcAdd extends BaseCommand<typeof BmcAdd> {
 
   async run(): Promise<AddBmcResult> {
     const f = this.flags
+    if (f.insecure) this.log_.warn(`TLS certificates of BMC ${this.args.name} will not be verified (--insecure); prefer --ca-file with the BMC's CA`)
     const r = await addBmc({
       name: this.args.name,
       protocol: f.protocol,
