@@ -162,3 +162,65 @@ export function caCertHash(caCertPem: string): string {
   const spki = createPublicKey(caCertPem).export({type: 'spki', format: 'der'}) as Buffer
   return `sha256:${createHash('sha256').update(spki).digest('hex')}`
 }
+
+// ---- minimal DER reader (for CSRs the kubelet stand-in sends)
+interface Tlv {
+  off: number // tag offset
+  tag: number
+  start: number // body start
+  end: number // body end
+  next: number
+}
+function readTlv(b: Buffer, off: number): Tlv {
+  const tag = b[off]
+  let l = b[off + 1]
+  let start = off + 2
+  if (l & 0x80) {
+    const n = l & 0x7f
+    l = 0
+    for (let i = 0; i < n; i++) l = (l << 8) | b[off + 2 + i]
+    start += n
+  }
+  return {off, tag, start, end: start + l, next: start + l}
+}
+function children(b: Buffer, t: Tlv): Tlv[] {
+  const out: Tlv[] = []
+  for (let o = t.start; o < t.end; ) {
+    const c = readTlv(b, o)
+    out.push(c)
+    o = c.next
+  }
+  return out
+}
+
+/** Builds a PKCS#10 certificate signing request (PEM) for the key pair. */
+export function makeCsr(cn: string, o: string[], key: KeyPair): string {
+  const spki = key.publicKey.export({type: 'spki', format: 'der'}) as Buffer
+  const cri = seq(int(Buffer.from([0])), name(cn, o), spki, ctx(0, Buffer.alloc(0)))
+  const {alg, hash} = sigAlg(key.privateKey)
+  const der = seq(cri, alg, bits(sign(hash, cri, key.privateKey)))
+  const b64 = der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')
+  return `-----BEGIN CERTIFICATE REQUEST-----\n${b64}\n-----END CERTIFICATE REQUEST-----\n`
+}
+
+/** Subject (CN, O) and public key of a PKCS#10 CSR in PEM. */
+export function parseCsr(pem: string): {cn: string; o: string[]; publicKey: KeyObject} {
+  const m = /-----BEGIN CERTIFICATE REQUEST-----([\s\S]+?)-----END CERTIFICATE REQUEST-----/.exec(pem)
+  if (!m) throw new Error('PEM block type must be CERTIFICATE REQUEST')
+  const b = Buffer.from(m[1].replace(/\s+/g, ''), 'base64')
+  const top = readTlv(b, 0)
+  const [cri] = children(b, top)
+  const [, subject, spki] = children(b, cri)
+  let cn = ''
+  const o: string[] = []
+  for (const rdn of children(b, subject))
+    for (const atv of children(b, rdn)) {
+      const [oidT, val] = children(b, atv)
+      const oidHex = b.subarray(oidT.start, oidT.end).toString('hex')
+      const v = b.subarray(val.start, val.end).toString('utf8')
+      if (oidHex === '550403') cn = v
+      if (oidHex === '55040a') o.push(v)
+    }
+  const publicKey = createPublicKey({key: b.subarray(spki.off, spki.end), format: 'der', type: 'spki'})
+  return {cn, o, publicKey}
+}
