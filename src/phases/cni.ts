@@ -166,3 +166,4 @@ export function createCniPhase(): Phase {
 }
 
 export const cniPhase = createCniPhase()
+export const phases: Phase[] = [cniPhase]

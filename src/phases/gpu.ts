@@ -493,4 +493,10 @@ export function createGpuObjectsPhase(o: GpuOptions = {}): Phase {
   }
 }
 
-export const gpuObjectsPhase = createGpuObjectsPhase()
+/**
+ * Exported phases, in the order they run. The apply workflow collects the Phase exports of this
+ * module, and a module namespace lists its exports alphabetically: `gpuRuntimePhase` sorts before
+ * `gpuSchedulingPhase`, as it must run before it. `phases` states the order explicitly.
+ */
+export const gpuSchedulingPhase = createGpuObjectsPhase()
+export const phases: Phase[] = [gpuRuntimePhase, gpuSchedulingPhase]

@@ -545,5 +545,11 @@ export function createLocalVolumeObjectsPhase(): Phase {
   }
 }
 
-export const localVolumeObjectsPhase = createLocalVolumeObjectsPhase()
+/**
+ * Exported phases, in the order they run. The apply workflow collects the Phase exports of this
+ * module, and a module namespace lists its exports alphabetically: `localVolumesPhase` sorts
+ * before `storageObjectsPhase`, as it must run before it. `phases` states the order explicitly.
+ */
+export const storageObjectsPhase = createLocalVolumeObjectsPhase()
+export const phases: Phase[] = [localVolumesPhase, storageObjectsPhase]
 
