@@ -54,14 +54,9 @@ echo "hostname=$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname)"
 echo "cpus=$(nproc 2>/dev/null || grep -c ^processor /proc/cpuinfo)"
 echo "memKB=$(awk '/^MemTotal:/{print $2}' /proc/meminfo)"
 echo "swaps=$(awk 'NR>1{printf "%s ", $1}' /proc/swaps 2>/dev/null)"
-macs=""
-for i in /sys/class/net/*; do
-  n=$(basename "$i"); [ "$n" = lo ] && continue
-  [ -e "$i/device" ] || [ -e "$i/address" ] || continue
-  t=$(cat "$i/type" 2>/dev/null); [ "$t" = 1 ] || continue
-  case "$n" in veth*|docker*|cni*|flannel*|cali*|vxlan*|kube-ipvs*|tunl*|br-*) continue;; esac
-  macs="$macs $(cat "$i/address")"
-done
+# MACs of this network namespace's NICs (netlink: /sys/class/net is not namespaced in every container).
+macs=$(ip -o link show 2>/dev/null | awk '{n=$2; sub(/:$/,"",n); sub(/@.*/,"",n); for(i=1;i<NF;i++) if($i=="link/ether") print n, $(i+1)}' \
+  | grep -Ev '^(lo|veth|docker|cni|flannel|cali|vxlan|kube-|tunl|br-|virbr|lxc|cilium|ifb|dummy|kube-ipvs)' | awk '{printf " %s", $2}')
 echo "macs=$macs"
 echo "productUuid=$(cat /sys/class/dmi/id/product_uuid 2>/dev/null || cat /etc/machine-id 2>/dev/null)"
 if [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then echo cgroup=v2; else echo cgroup=v1; fi

@@ -89,13 +89,20 @@ test -e $ROOT/state/systemd/containerd.active
 /** kubeadm stand-in for unit tests: records each call and its config, writes kubeadm's files. */
 const KUBEADM = `#!/bin/sh
 V=__VERSION__
-mkdir -p $ROOT/state
-echo "$*" >> $ROOT/state/kubeadm-calls
+[ "$1" = version ] && { echo $V; exit 0; }
+# Unit tests set ROOT to the fake host's root; on a lab host state goes to /var/lib/standin-state.
+S=\${ROOT:-/var/lib/standin}/state
+[ -n "$ROOT" ] && S=$ROOT/state
+if [ -z "$CA_PEM" ]; then CA_PEM=/run/standin-ca.pem; cat > $CA_PEM <<'PEM'
+__CA__
+PEM
+fi
+mkdir -p $S
+echo "$*" >> $S/kubeadm-calls
 cfg=""; prev=""
 for a in "$@"; do [ "$prev" = --config ] && cfg=$a; prev=$a; done
-if [ -n "$cfg" ]; then cp $cfg $ROOT/state/kubeadm-$1.yaml; stat -c %a $cfg > $ROOT/state/kubeadm-$1.mode; fi
+if [ -n "$cfg" ]; then cp $cfg $S/kubeadm-$1.yaml; stat -c %a $cfg > $S/kubeadm-$1.mode; fi
 case "$1" in
-  version) echo $V ;;
   init)
     if [ "$2" = phase ]; then echo "[upload-certs] done"; exit 0; fi
     mkdir -p $ROOT/etc/kubernetes/pki $ROOT/etc/kubernetes/manifests
@@ -175,11 +182,11 @@ export function makeCa(dir: string): string {
   return crt
 }
 
-export function makeBundle(dir: string, version: string): string {
+export function makeBundle(dir: string, version: string, caPem = ''): string {
   const b = join(dir, 'bundle')
   mkdirSync(join(b, 'bin'), {recursive: true})
   mkdirSync(join(b, 'debs'), {recursive: true})
-  writeFileSync(join(b, 'bin', 'kubeadm'), KUBEADM.replace('__VERSION__', `v${version}`), {mode: 0o755})
+  writeFileSync(join(b, 'bin', 'kubeadm'), KUBEADM.replace('__VERSION__', `v${version}`).replace('__CA__', caPem.trim()), {mode: 0o755})
   writeFileSync(join(b, 'bin', 'kubelet'), '#!/bin/sh\necho kubelet\n', {mode: 0o755})
   writeFileSync(join(b, 'bin', 'kubectl'), '#!/bin/sh\nexit 0\n', {mode: 0o755})
   writeFileSync(join(b, 'debs', 'containerd_1.6.20~ds1-1+b1_amd64.deb'), 'not really a deb')

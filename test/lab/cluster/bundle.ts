@@ -1,0 +1,34 @@
+// Bundle for the cluster lab tests: containerd and runc as real Debian packages (downloaded on
+// this machine with apt-get download, cached; the lab hosts have no network), and the
+// Kubernetes binaries as stand-ins (no registry here serves kubeadm/kubelet).
+import {execFileSync} from 'node:child_process'
+import {copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
+import {join} from 'node:path'
+import {cacheDir} from '../../../src/util/paths.js'
+import {makeBundle, makeCa} from '../../unit/cluster/fake-host.js'
+
+/** containerd + runc .debs from Debian's archive (this machine reaches it; lab hosts do not). */
+export function debianDebs(): string[] {
+  const dir = join(cacheDir(), 'test-debs', 'containerd')
+  mkdirSync(dir, {recursive: true})
+  const have = () => readdirSync(dir).filter((f) => f.endsWith('.deb'))
+  if (!have().some((f) => f.startsWith('containerd_')) || !have().some((f) => f.startsWith('runc_'))) {
+    execFileSync('apt-get', ['download', 'containerd', 'runc'], {cwd: dir, stdio: 'ignore', timeout: 300_000})
+  }
+  return have().map((f) => join(dir, f))
+}
+
+/**
+ * A bundle dir: bin/ with shell stand-ins for kubeadm (writes admin.conf, kubelet.conf,
+ * pki/ca.crt with a real CA), kubelet, kubectl; debs/ with the real containerd and runc.
+ */
+export function labBundle(dir: string, version: string): string {
+  const tmp = mkdtempSync(join(dir, 'ca-'))
+  const ca = readFileSync(makeCa(tmp), 'utf8')
+  rmSync(tmp, {recursive: true, force: true})
+  const b = makeBundle(dir, version, ca)
+  for (const f of readdirSync(join(b, 'debs'))) rmSync(join(b, 'debs', f))
+  for (const d of debianDebs()) copyFileSync(d, join(b, 'debs', d.split('/').pop()!))
+  if (!existsSync(join(b, 'bin', 'kubeadm'))) throw new Error('bundle without kubeadm')
+  return b
+}
