@@ -180,6 +180,8 @@ export interface GpuOptions {
   dropInPath?: string
   /** Main containerd config (tests); default /etc/containerd/config.toml. */
   containerdConfig?: string
+  /** nvidia-container-runtime (tests); default /usr/bin/nvidia-container-runtime. */
+  runtimeBinary?: string
 }
 
 const FACTS_KEY = 'gpu'
@@ -285,7 +287,7 @@ export function runcSystemdCgroup(toml: string, version: number): boolean {
 }
 
 /** The drop-in text for the nvidia runtime, derived from the main containerd config. */
-export function containerdDropIn(mainConfig: string): string {
+export function containerdDropIn(mainConfig: string, runtimeBinary = NVIDIA_RUNTIME_BINARY): string {
   const version = containerdConfigVersion(mainConfig)
   if (version < 2) throw new MetalplaneError(`containerd config version ${version} is not supported for the nvidia runtime drop-in (need version = 2 or 3)`, {code: 'CONTAINERD_CONFIG'})
   const cri = version >= 3 ? CRI_V3 : CRI_V2
@@ -311,7 +313,7 @@ export function containerdDropIn(mainConfig: string): string {
     `  runtime_type = "io.containerd.runc.v2"`,
     `  privileged_without_host_devices = false`,
     `[${runtime}.options]`,
-    `  BinaryName = "${NVIDIA_RUNTIME_BINARY}"`,
+    `  BinaryName = "${runtimeBinary}"`,
     `  SystemdCgroup = ${systemd}`,
     '',
   )
@@ -352,7 +354,7 @@ interface RuntimeState {
 }
 
 async function runtimeState(host: Host, o: GpuOptions): Promise<RuntimeState> {
-  const tk = await host.exec(`command -v nvidia-ctk >/dev/null && test -x ${NVIDIA_RUNTIME_BINARY}`, {allowFail: true})
+  const tk = await host.exec(`command -v nvidia-ctk >/dev/null && test -x ${shq(o.runtimeBinary ?? NVIDIA_RUNTIME_BINARY)}`, {allowFail: true})
   const arch = (await host.exec('dpkg --print-architecture 2>/dev/null || uname -m', {allowFail: true})).stdout.trim() || 'amd64'
   const main = await host.executor.download(o.containerdConfig ?? CONTAINERD_CONFIG, {sudo: host.spec.user !== 'root'})
   const drop = await host.executor.download(o.dropInPath ?? CONTAINERD_DROPIN, {sudo: host.spec.user !== 'root'})
@@ -377,7 +379,7 @@ export function createGpuRuntimePhase(o: GpuOptions = {}): Phase {
     async needsRun(_ctx, host) {
       const s = host.facts[stateKey] as RuntimeState
       if (!s.toolkit || !s.mainConfig) return true
-      return s.dropIn !== containerdDropIn(s.mainConfig)
+      return s.dropIn !== containerdDropIn(s.mainConfig, o.runtimeBinary)
     },
     async run(ctx, host) {
       const s = host.facts[stateKey] as RuntimeState
@@ -424,7 +426,7 @@ export function createGpuRuntimePhase(o: GpuOptions = {}): Phase {
           })
         }
       }
-      const drop = containerdDropIn(s.mainConfig)
+      const drop = containerdDropIn(s.mainConfig, o.runtimeBinary)
       if (s.dropIn !== drop) {
         await ctx.wet(host, `write ${dropPath} (containerd runtime "${RUNTIME_NAME}")`, () => host.executor.upload(drop, dropPath, {mode: 0o644, sudo: host.spec.user !== 'root'}), {diff: drop})
         if (await systemdIsInit(host, o)) {

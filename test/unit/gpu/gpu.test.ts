@@ -331,3 +331,60 @@ describe('gpu-objects against a recorded kubectl', () => {
     assert.deepEqual(second.actions, [])
   })
 })
+
+describe('gpu-runtime for real on this machine (toolkit stand-in, temp containerd config)', () => {
+  let dir: string
+  let oldPath: string | undefined
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'mp-gpurt-'))
+    mkdirSync(join(dir, 'bin'))
+    // Stand-ins for the installed toolkit: `command -v nvidia-ctk` and an executable runtime.
+    writeFileSync(join(dir, 'bin', 'nvidia-ctk'), '#!/bin/sh\necho "NVIDIA Container Toolkit CLI version 1.17.8"\n', {mode: 0o755})
+    writeFileSync(join(dir, 'bin', 'nvidia-container-runtime'), '#!/bin/sh\nexit 0\n', {mode: 0o755})
+    oldPath = process.env.PATH
+    process.env.PATH = `${join(dir, 'bin')}:${process.env.PATH}`
+  })
+  after(() => {
+    process.env.PATH = oldPath
+    rmSync(dir, {recursive: true, force: true})
+  })
+
+  it('writes the drop-in once; containerd reads the merged config; a re-run changes nothing', async function () {
+    const spec = parseSpec(JSON.stringify({
+      apiVersion: 'metalplane.io/v1alpha1', kind: 'Cluster', metadata: {name: 'g'},
+      spec: {kubernetes: {version: '1.31.4'}, hosts: [{name: 'cp1', address: '10.0.0.1', role: 'controller'}, {name: 'dgx-a100', address: '10.0.0.2', role: 'worker'}]},
+    }))
+    const conf = join(dir, 'config.toml')
+    writeFileSync(conf, MAIN_V2.replace('/etc/containerd/conf.d/*.toml', join(dir, 'conf.d/*.toml')))
+    const o = {
+      sysRoot: (h: Host) => join(fixtures, h.name === 'cp1' ? 'cpu-only' : h.name),
+      nvidiaSmi: (h: Host) => `sh ${join(fixtures, h.name, 'nvidia-smi')}`,
+      containerdConfig: conf,
+      dropInPath: join(dir, 'conf.d/99-nvidia.toml'),
+      runtimeBinary: join(dir, 'bin', 'nvidia-container-runtime'),
+      systemd: 'never' as const,
+    }
+    const log = new Logger('error', () => {}, false)
+    const run = () => {
+      const hosts = spec.spec.hosts.map((h) => new Host(h, new LocalExecutor(h.name)))
+      return runWorkflow([createGpuRuntimePhase(o)], {workflow: 'apply', spec, hosts, dryRun: false, concurrency: 2, log, renderer: 'silent'})
+    }
+    const first = await run()
+    assert.deepEqual(first.actions.map((a) => `${a.host}: ${a.action}`), [`dgx-a100: write ${o.dropInPath} (containerd runtime "nvidia")`])
+    const second = await run()
+    assert.equal(second.changed, 0)
+    try {
+      execFileSync('containerd', ['--version'], {stdio: 'ignore'})
+    } catch {
+      return
+    }
+    const dump = execFileSync('containerd', ['--config', conf, 'config', 'dump'], {encoding: 'utf8'})
+    assert.match(dump, new RegExp(`BinaryName = "${join(dir, 'bin', 'nvidia-container-runtime')}"`))
+    assert.match(dump, /sandbox_image = "registry.k8s.io\/pause:3.10"/)
+    // The main config changes (e.g. a new sandbox image): the drop-in follows on the next apply.
+    writeFileSync(conf, MAIN_V2.replace('pause:3.10', 'pause:3.11').replace('/etc/containerd/conf.d/*.toml', join(dir, 'conf.d/*.toml')))
+    const third = await run()
+    assert.equal(third.actions.length, 1)
+    assert.match(execFileSync('containerd', ['--config', conf, 'config', 'dump'], {encoding: 'utf8'}), /pause:3.11/)
+  })
+})
