@@ -159,6 +159,17 @@ describe('local volumes on real (loop) disks', function () {
     assert.equal(sh(`findmnt -n -o FSTYPE --mountpoint ${join(mountRoot, 'loop-mp-foreign')}`).trim(), 'xfs')
   })
 
+  it('erases a disk with two partitions (wipe: true) and leaves one partition of ours', async () => {
+    const dev = loopDisk('loop-mp-parts')
+    sh(`sgdisk -n 1:0:+100M -n 2:0:0 ${dev} >/dev/null && partprobe ${dev} 2>/dev/null; mkfs.ext4 -q -L old ${dev}p2`)
+    const refused = hostFor([{disk: '/dev/disk/by-id/loop-mp-parts'}])
+    await assert.rejects(run(refused), /a gpt partition table; partition \/dev\/loop\d+p1; partition \/dev\/loop\d+p2 \(ext4 "old"\)\. Set wipe: true/)
+    const r = await run(hostFor([{disk: '/dev/disk/by-id/loop-mp-parts', wipe: true}]))
+    assert.ok(r.ok)
+    assert.deepEqual(sh(`lsblk -nrpo PATH,TYPE ${dev}`).trim().split('\n'), [`${dev} loop`, `${dev}p1 part`])
+    assert.match(probe(`${dev}p1`), /^PART_ENTRY_NAME=metalplane-local$/m)
+  })
+
   it('formats ext4 when the volume asks for it', async () => {
     const dev = loopDisk('loop-mp-ext4', 64)
     const s = hostFor([{disk: '/dev/disk/by-id/loop-mp-ext4', fsType: 'ext4'} as any])
