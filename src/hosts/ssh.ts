@@ -144,6 +144,8 @@ export async function openConnection(target: SshTarget, label: string, opts: Ssh
   const serverHostKey = [...new Set([...preferred.filter((a) => defaults.includes(a)), ...defaults])]
   const where = `${target.user}@${target.address}:${target.port}`
   const client = new Client()
+  // ssh2 may emit more than one error (and after we gave up on the connection): never unhandled.
+  client.on('error', () => {})
   let hostKeyError: unknown
   const config: ConnectConfig = {
     host: target.address,
@@ -359,6 +361,16 @@ export class SshExecutor implements Executor {
       let timedOut = false
       let timer: NodeJS.Timeout | undefined
       let settled = false
+      let callbackError: unknown
+      // The caller's stream callbacks run inside ssh2 events: their errors are kept, never thrown there.
+      const guard = (fn: ((b: Buffer) => void) | undefined, d: Buffer) => {
+        if (!fn || callbackError !== undefined) return
+        try {
+          fn(d)
+        } catch (error) {
+          callbackError = error
+        }
+      }
       const onConnError = (e: Error) => finish(e)
       const onConnClose = () => finish(new Error('connection closed'))
       const finish = (e?: Error) => {
@@ -371,6 +383,10 @@ export class SshExecutor implements Executor {
           reject(new MetalplaneError(`${this.name}: ssh exec failed: ${e.message}`, {code: 'SSH_EXEC', cause: e}))
           return
         }
+        if (callbackError !== undefined) {
+          reject(callbackError)
+          return
+        }
         resolve({stdout: Buffer.concat(out), stderr: Buffer.concat(err), code: timedOut ? null : code, signal: timedOut ? 'timeout' : signal})
       }
       client.once('error', onConnError)
@@ -380,11 +396,11 @@ export class SshExecutor implements Executor {
           if (e) return finish(e)
           ch.on('data', (d: Buffer) => {
             out.push(d)
-            onOut?.(d)
+            guard(onOut, d)
           })
           ch.stderr.on('data', (d: Buffer) => {
             err.push(d)
-            onErr?.(d)
+            guard(onErr, d)
           })
           ch.on('exit', (c: number | null, sig?: string) => {
             if (typeof c === 'number') code = c

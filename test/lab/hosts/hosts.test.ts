@@ -7,7 +7,7 @@ import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {stringify} from 'yaml'
-import {ExitCode, HostsFailedError} from '../../../src/errors.js'
+import {ExitCode, HostsFailedError, MetalplaneError} from '../../../src/errors.js'
 import {closeHosts, connectHosts} from '../../../src/hosts/connect.js'
 import {gatherFacts} from '../../../src/hosts/facts.js'
 import {execOnHosts} from '../../../src/hosts/fanout.js'
@@ -85,6 +85,27 @@ describe('hosts on the lab', function () {
       await host.exec('rm -rf /etc/metalplane-test')
     } finally {
       await closeHosts([host])
+    }
+  })
+
+  it('says so clearly when sudo wants a password', async () => {
+    const h3 = lab.hosts[2]
+    const user = lab.info.sudoUser
+    const set = await lab.ssh(h3, `echo '${user} ALL=(ALL) ALL' > /etc/sudoers.d/${user}`)
+    assert.equal(set.exitCode, 0, String(set.stderr))
+    const sudoSpec: ClusterSpec = {...spec, spec: {...spec.spec, hosts: spec.spec.hosts.map((h) => ({...h, user}))}}
+    const [host] = await connectHosts(sudoSpec, {hosts: ['node3']})
+    try {
+      await assert.rejects(host.exec('true', {allowFail: true}), (err: unknown) => {
+        assert.ok(err instanceof MetalplaneError)
+        assert.equal(err.code, 'SUDO_PASSWORD')
+        assert.match(err.message, new RegExp(`node3: sudo asks user ${user} for a password`))
+        assert.match(err.hint ?? '', /NOPASSWD/)
+        return true
+      })
+    } finally {
+      await closeHosts([host])
+      await lab.ssh(h3, `echo '${user} ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/${user}`)
     }
   })
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {execFileSync} from 'node:child_process'
+import {execFileSync, spawn} from 'node:child_process'
 import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -86,6 +86,29 @@ describe('SshExecutor against a real sshd', function () {
       assert.equal(seen[0].s, 'first\n')
       assert.ok(seen[0].t < Date.now() - start - 700, `first chunk at ${seen[0].t} ms came before the command ended`)
       assert.equal(errs.join(''), 'warn\n')
+    })
+
+    it('reconnects on the next command after the connection dropped', async () => {
+      const e = executor(sshd)
+      const first = (await e.exec('echo $SSH_CONNECTION')).stdout
+      // kill this connection's sshd session process
+      await assert.rejects(e.exec('kill -9 $PPID; sleep 5'), /ssh exec failed|exit code|killed/)
+      await new Promise((r) => setTimeout(r, 200))
+      const again = await e.exec('echo $SSH_CONNECTION')
+      assert.notEqual(again.stdout, first)
+    })
+
+    it('a stream callback that throws fails the exec instead of crashing ssh2', async () => {
+      const e = executor(sshd)
+      await assert.rejects(
+        e.exec('echo one; echo two', {
+          onStdout: () => {
+            throw new Error('callback broke')
+          },
+        }),
+        /callback broke/,
+      )
+      assert.equal((await e.exec('echo fine')).stdout, 'fine\n')
     })
 
     it('kills a command on timeout and returns code null', async () => {
@@ -205,6 +228,25 @@ describe('SshExecutor against a real sshd', function () {
         else process.env[PASSPHRASE_ENV] = saved.pass
         if (saved.ci === undefined) delete process.env.CI
         else process.env.CI = saved.ci
+      }
+    })
+
+    it('authenticates with ssh-agent when agent is set and no keyFile is given', async () => {
+      const sock = join(dir, 'agent.sock')
+      const agent = spawn('ssh-agent', ['-D', '-a', sock], {stdio: 'ignore'})
+      const saved = process.env.SSH_AUTH_SOCK
+      try {
+        for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 20))
+        execFileSync('ssh-add', [sshd.clientKey], {env: {...process.env, SSH_AUTH_SOCK: sock}, stdio: 'ignore'})
+        process.env.SSH_AUTH_SOCK = sock
+        const e = executor(sshd, {t: {keyFile: undefined, agent: true}})
+        assert.equal((await e.exec('echo agent')).stdout, 'agent\n')
+        delete process.env.SSH_AUTH_SOCK
+        await assert.rejects(executor(sshd, {t: {keyFile: undefined, agent: true}}).connect(), /agent is set but SSH_AUTH_SOCK is not/)
+      } finally {
+        if (saved === undefined) delete process.env.SSH_AUTH_SOCK
+        else process.env.SSH_AUTH_SOCK = saved
+        if (agent.pid) process.kill(agent.pid, 'SIGTERM')
       }
     })
 
