@@ -66,7 +66,18 @@ export async function buildStandinBundle(dir: string, opts: BundleOptions): Prom
     })
     cjs[name] = outfile
     const wrapper = join(dir, 'bin', name)
-    writeFileSync(wrapper, `#!/bin/sh\n# metalplane STAND-IN ${name} ${version} (test double; see test/standins/README.md)\nexec ${installDir}/node ${installDir}/${name}.cjs "$@"\n`)
+    writeFileSync(
+      wrapper,
+      [
+        '#!/bin/sh',
+        `# metalplane STAND-IN ${name} ${version} (a test double, not Kubernetes; see test/standins/README.md)`,
+        `d=${installDir}`,
+        '# run in place from an uninstalled bundle too (the operator machine checks `kubeadm version -o short`)',
+        '[ -x "$d/node" ] || d="$(dirname "$(readlink -f "$0")")/../lib/metalplane-standins"',
+        `exec "$d/node" "$d/${name}.cjs" "$@"`,
+        '',
+      ].join('\n'),
+    )
     chmodSync(wrapper, 0o755)
     bin[name] = wrapper
   }

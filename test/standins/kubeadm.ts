@@ -1164,6 +1164,7 @@ async function config(argv: string[]): Promise<number> {
   let v = str(p, 'kubernetes-version') ?? binaryVersion()
   if (str(p, 'config')) {
     const c = loadConfig(readConfigFile(str(p, 'config')!), str(p, 'config')!, 'init')
+    for (const w of c.warnings) warn(w)
     repo = c.cluster.imageRepository ?? repo
     v = c.cluster.kubernetesVersion ?? v
   }
@@ -1226,4 +1227,9 @@ async function main(): Promise<number> {
   }
 }
 
-runMain('', main)
+runMain('', () =>
+  main().catch((e) => {
+    if (e instanceof StandinExit && /^unknown (flag|shorthand flag|command)/.test(e.message)) e.message += '\nTo see the stack trace of this error execute with --v=5 or higher'
+    throw e
+  }),
+)
