@@ -12,7 +12,7 @@ import {isInteractive, promptSecret} from '../ui/tty.js'
 import {silentLogger, type Logger} from '../ui/log.js'
 import {registerSecret} from '../util/redact.js'
 import {CommandFailedError, shq, type ExecOptions, type ExecResult, type Executor, type UploadOptions} from './executor.js'
-import {algorithmsForKeyType, KnownHosts} from './known-hosts.js'
+import {algorithmsForKeyType, fingerprint, KnownHosts} from './known-hosts.js'
 
 const {Client, utils} = ssh2
 type Client = InstanceType<typeof ssh2.Client>
@@ -68,8 +68,23 @@ async function passphraseFor(file: string): Promise<string> {
   return p
 }
 
-/** Reads and decrypts a private key file. */
-export async function loadPrivateKey(file: string): Promise<ParsedKey> {
+const loadedKeys = new Map<string, Promise<ParsedKey>>()
+
+/**
+ * Reads and decrypts a private key file, once per process: hosts sharing a key share the result
+ * (decrypting an OpenSSH key is deliberately slow). Failures are not kept.
+ */
+export function loadPrivateKey(file: string): Promise<ParsedKey> {
+  let p = loadedKeys.get(file)
+  if (!p) {
+    p = readPrivateKey(file)
+    loadedKeys.set(file, p)
+    p.catch(() => loadedKeys.delete(file))
+  }
+  return p
+}
+
+async function readPrivateKey(file: string): Promise<ParsedKey> {
   let data: Buffer
   try {
     data = await readFile(file)
@@ -159,7 +174,7 @@ export async function openConnection(target: SshTarget, label: string, opts: Ssh
     hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
       opts.knownHosts.verify(label, target.address, target.port, key, {acceptNew: opts.acceptNewHostKeys}).then(
         (r) => {
-          if (r === 'added') log.warn(`${label}: recorded new host key of ${target.address}:${target.port} in ${opts.knownHosts.file}`)
+          if (r === 'added') log.warn(`${label}: recorded new host key ${fingerprint(key)} of ${target.address}:${target.port} in ${opts.knownHosts.file}`)
           verify(true)
         },
         (error: unknown) => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import {execFileSync, spawn} from 'node:child_process'
 import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {ExitCode, HostKeyError, InputError} from '../../../src/errors.js'
@@ -254,6 +255,20 @@ describe('SshExecutor against a real sshd', function () {
       const key = join(dir, 'stranger_key')
       keygen(key)
       await assert.rejects(executor(sshd, {t: {keyFile: key}}).connect(), /cannot connect to node1 .*authentication failed/)
+    })
+
+    it('a server that never answers the handshake times out after connectTimeoutMs', async () => {
+      const silent = createServer((sock) => sock.on('error', () => {}))
+      await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
+      const port = (silent.address() as {port: number}).port
+      try {
+        const e = new SshExecutor('node1', target(sshd, {port}), {knownHosts: new KnownHosts(khFile), connectTimeoutMs: 500})
+        const start = Date.now()
+        await assert.rejects(e.connect(), /cannot connect to node1 .*: timed out/)
+        assert.ok(Date.now() - start < 3000)
+      } finally {
+        silent.close()
+      }
     })
 
     it('a closed port fails with connection refused', async () => {
