@@ -940,7 +940,7 @@ async function join(argv: string[]): Promise<number> {
   out('[kubelet-start] Writing kubelet configuration to file "/var/lib/kubelet/config.yaml"')
   writeHost('/var/lib/kubelet/config.yaml', stringify(kcfg))
   out('[kubelet-start] Writing kubelet environment file with flags to file "/var/lib/kubelet/kubeadm-flags.env"')
-  writeHost('/var/lib/kubelet/kubeadm-flags.env', kubeletFlagsEnv(f.criSocket, f.nodeName, nodeHostname(), f.kubeletExtraArgs))
+  writeHost('/var/lib/kubelet/kubeadm-flags.env', kubeletFlagsEnv(f.criSocket, f.nodeName, nodeHostname(), f.kubeletExtraArgs, cp ? undefined : f.taints))
   writeHost('/etc/kubernetes/bootstrap-kubelet.conf', kubeconfigYaml({clusterName: 'kubernetes', server, caPem: ca, user: 'tls-bootstrap-token-user', token}), 0o600)
   out('[kubelet-start] Starting the kubelet')
   if (!underRoot()) {

@@ -320,7 +320,7 @@ async function syncNode(conn: Conn, name: string, ip: string, labels: Record<str
 class StaticPods {
   private seen = new Map<string, string>() // file -> content
   private apiserver?: {content: string; server: Apiserver}
-  private vip?: {address: string; iface: string; content: string}
+  private vip?: {address: string; iface: string; content: string} // address with prefix
   private mirrored = new Set<string>()
   constructor(
     private dir: string | undefined,
@@ -401,6 +401,7 @@ class StaticPods {
     const address = env.address ?? env.vip_address
     const iface = env.vip_interface
     const port = Number(env.port ?? 6443)
+    const cidr = env.vip_cidr ?? '32'
     const problems: string[] = []
     if (!address) problems.push('env "address" (the VIP) is not set')
     if (!iface && env.vip_arp === 'true') problems.push('env "vip_interface" is not set')
@@ -425,21 +426,21 @@ class StaticPods {
         s.once('error', () => resolve(false))
       })
       if (taken) return
-      ipCmd('addr', 'add', `${address}/32`, 'dev', iface)
+      ipCmd('addr', 'add', `${address}/${cidr}`, 'dev', iface)
       try {
         ipCmd('neigh', 'flush', 'dev', iface)
       } catch {
         // best effort
       }
-      klog('I', `kube-vip stand-in: leader: added VIP ${address}/32 to ${iface}`)
+      klog('I', `kube-vip stand-in: leader: added VIP ${address}/${cidr} to ${iface}`)
     }
-    this.vip = {address, iface, content: text}
+    this.vip = {address: `${address}/${cidr}`, iface, content: text}
   }
 
   private async dropVip(): Promise<void> {
     if (!this.vip) return
     try {
-      ipCmd('addr', 'del', `${this.vip.address}/32`, 'dev', this.vip.iface)
+      ipCmd('addr', 'del', this.vip.address, 'dev', this.vip.iface)
       klog('I', `kube-vip stand-in: removed VIP ${this.vip.address}`)
     } catch {
       // already gone

@@ -268,9 +268,11 @@ export function kubeletConfig(user: any, f: {clusterDNS: string; dnsDomain: stri
 }
 
 /** /var/lib/kubelet/kubeadm-flags.env */
-export function kubeletFlagsEnv(criSocket: string, nodeName: string, hostName: string, extra: Arg[]): string {
+export function kubeletFlagsEnv(criSocket: string, nodeName: string, hostName: string, extra: Arg[], registerTaints?: any[]): string {
   const base = new Map<string, string>([['container-runtime-endpoint', criSocket]])
   if (nodeName !== hostName) base.set('hostname-override', nodeName)
+  // kubeadm join registers taints through the kubelet flag; init applies them in mark-control-plane
+  if (registerTaints?.length) base.set('register-with-taints', registerTaints.map((t) => `${t.key}${t.value ? '=' + t.value : ''}:${t.effect}`).join(','))
   for (const a of extra) base.set(a.name, a.value)
   return `KUBELET_KUBEADM_ARGS="${[...base].map(([k, v]) => `--${k}=${v}`).join(' ')}"\n`
 }
