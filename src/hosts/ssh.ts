@@ -206,15 +206,28 @@ export async function openConnection(target: SshTarget, label: string, opts: Ssh
   })
 }
 
-function forwardOut(jump: Client, address: string, port: number): Promise<ClientChannel> {
+function forwardOut(jump: Client, address: string, port: number, timeoutMs: number): Promise<ClientChannel> {
   return new Promise((resolve, reject) => {
-    const onError = (err: Error) => reject(err)
-    jump.once('error', onError)
-    jump.forwardOut('127.0.0.1', 0, address, port, (err, ch) => {
+    let done = false
+    const settle = (err?: Error, ch?: ClientChannel) => {
+      if (done) {
+        ch?.close() // answered after we gave up
+        return
+      }
+      done = true
+      clearTimeout(timer)
       jump.removeListener('error', onError)
       if (err) reject(err)
-      else resolve(ch)
-    })
+      else resolve(ch!)
+    }
+    const onError = (err: Error) => settle(err)
+    const timer = setTimeout(() => settle(new Error('timed out opening the tunnel')), timeoutMs)
+    jump.once('error', onError)
+    try {
+      jump.forwardOut('127.0.0.1', 0, address, port, (err, ch) => settle(err, ch))
+    } catch (error) {
+      settle(error as Error)
+    }
   })
 }
 
@@ -340,7 +353,7 @@ export class SshExecutor implements Executor {
       const {client: jump, release} = await pool.acquire(b, `bastion ${b.address} of ${this.name}`)
       this.releaseBastion = release
       try {
-        sock = await forwardOut(jump, this.target.address, this.target.port)
+        sock = await forwardOut(jump, this.target.address, this.target.port, this.opts.connectTimeoutMs ?? 20_000)
       } catch (error) {
         release()
         this.releaseBastion = undefined

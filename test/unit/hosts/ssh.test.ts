@@ -302,6 +302,11 @@ describe('SshExecutor against a real sshd', function () {
       assert.equal(logins.length, 1, 'one login on the bastion for both hosts')
     })
 
+    it('says which host the bastion could not reach', async () => {
+      const e = executor(sshd, {t: {port: 1, bastion: {address: '127.0.0.1', port: jump.port, user: jump.user, keyFile: jump.clientKey}}})
+      await assert.rejects(e.connect(), /cannot reach node1 \(127\.0\.0\.1:1\) through bastion 127\.0\.0\.1/)
+    })
+
     it('refuses an unknown bastion host key', async () => {
       const kh = join(dir, 'kh-no-bastion')
       writeFileSync(kh, `[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`)

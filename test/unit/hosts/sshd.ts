@@ -60,6 +60,7 @@ export function keygen(file: string, type = 'ed25519', passphrase = ''): string 
 }
 
 export async function startSshd(opts: {logLevel?: string; extra?: string[]; clientKey?: string} = {}): Promise<TestSshd> {
+  if (!existsSync(SSHD)) throw new Error(`${SSHD} is missing: install openssh-server (scripts/setup installs .ci/packages)`)
   const dir = mkdtempSync(join(tmpdir(), 'mp-sshd-'))
   // sshd's privilege separation directory (created by the service unit normally).
   if (process.getuid?.() === 0 && !existsSync('/run/sshd')) mkdirSync('/run/sshd', {mode: 0o755})
