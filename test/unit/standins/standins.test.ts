@@ -245,6 +245,7 @@ apiServer:
   describe('a cluster: kubeadm init, kubelet + kube-apiserver, kubectl, kubeadm join', () => {
     let cp: FakeHost
     let worker: FakeHost
+    let cp3: FakeHost | undefined
     let initOut = ''
     const kubectl = (args: string[], input?: string) => run('kubectl', ['--kubeconfig', '/etc/kubernetes/admin.conf', ...args], cp.env, input)
 
@@ -258,6 +259,7 @@ apiServer:
       assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}\n--- kubelet:\n${cp.kubelet?.log()}`)
     })
     after(async () => {
+      if (cp3) await removeHost(cp3)
       if (worker) await removeHost(worker)
       if (cp) await removeHost(cp)
     })
@@ -390,6 +392,42 @@ apiServer:
       assert.ok(existsSync(join(worker.root, 'var/lib/kubelet/pki/kubelet-client-current.pem')))
       const nodes = await kubectl(['get', 'nodes', '-o', 'name'])
       assert.equal(nodes.stdout, 'node/node1\nnode/node2\n')
+    })
+
+    it('kubeadm join --control-plane (v1beta4 config) decrypts kubeadm-certs with the certificate key; a wrong key is refused', async () => {
+      const key = /--certificate-key ([0-9a-f]{64})/.exec(initOut)![1]
+      const caPem = readFileSync(join(cp.root, 'etc/kubernetes/pki/ca.crt'), 'utf8')
+      const cfg = (k: string) => `apiVersion: kubeadm.k8s.io/v1beta4
+kind: JoinConfiguration
+discovery:
+  bootstrapToken:
+    apiServerEndpoint: 127.0.0.1:${PORT}
+    token: ${TOKEN}
+    caCertHashes: [${caCertHash(caPem)}]
+nodeRegistration:
+  name: node3
+  taints: []
+controlPlane:
+  localAPIEndpoint:
+    advertiseAddress: 127.0.0.1
+    bindPort: ${PORT + 1}
+  certificateKey: ${k}
+`
+      cp3 = await fakeHost('node3')
+      cp3.env.STANDIN_HOSTNAME = 'node3'
+      const wrong = await run('kubeadm', ['join', '--config', writeFile(tmp, 'join-cp-wrong.yaml', cfg('f'.repeat(64)))], cp3.env)
+      assert.equal(wrong.code, 1)
+      assert.match(wrong.stderr, /error decoding secret data with provided key: cipher: message authentication failed/)
+      assert.ok(!existsSync(join(cp3.root, 'etc/kubernetes/pki/ca.key')))
+      await superviseKubelet(cp3, [`--healthz-port=${HEALTHZ + 2}`])
+      const r = await run('kubeadm', ['join', '--config', writeFile(tmp, 'join-cp.yaml', cfg(key))], cp3.env)
+      assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}\n--- kubelet:\n${cp3.kubelet?.log()}`)
+      assert.match(r.stdout, /a new control plane instance was created/)
+      assert.equal(readFileSync(join(cp3.root, 'etc/kubernetes/pki/ca.key'), 'utf8'), readFileSync(join(cp.root, 'etc/kubernetes/pki/ca.key'), 'utf8'))
+      assert.ok(existsSync(join(cp3.root, 'etc/kubernetes/manifests/kube-apiserver.yaml')))
+      const n = JSON.parse((await kubectl(['get', 'node', 'node3', '-o', 'json'])).stdout)
+      assert.equal(n.metadata.labels['node-role.kubernetes.io/control-plane'], '')
+      assert.equal(n.spec.taints, undefined, 'taints: [] means no control-plane taint')
     })
 
     it('kubeadm token create --print-join-command prints a working join command', async () => {
