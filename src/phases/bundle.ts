@@ -10,6 +10,8 @@ import type {ClusterSpec} from '../spec/schema.js'
  *   <bundle>/bin/kubeadm, kubelet, kubectl   required; the spec's Kubernetes version
  *                                            (checked with `kubeadm version -o short`)
  *   <bundle>/bin/crictl                      optional
+ *   <bundle>/lib/**                          optional support files of those binaries, installed
+ *                                            under /usr/lib/** with their modes
  *   <bundle>/debs/*.deb                      containerd, runc and their dependencies
  *                                            (e.g. `apt-get download containerd runc`),
  *                                            installed together with `dpkg -i`; when absent,
@@ -28,6 +30,18 @@ export interface Bundle {
   dir: string
   bin: Record<'kubeadm' | 'kubelet' | 'kubectl', BundleFile> & {crictl?: BundleFile}
   debs: BundleFile[]
+  /** Files under <bundle>/lib: `rel` is the path below lib/, installed as /usr/lib/<rel>. */
+  lib: (BundleFile & {rel: string; mode: number})[]
+}
+
+function walk(dir: string, rel = ''): {rel: string; path: string}[] {
+  const out: {rel: string; path: string}[] = []
+  for (const e of readdirSync(join(dir, rel), {withFileTypes: true}).sort((a, b) => a.name.localeCompare(b.name))) {
+    const r = rel ? `${rel}/${e.name}` : e.name
+    if (e.isDirectory()) out.push(...walk(dir, r))
+    else if (e.isFile()) out.push({rel: r, path: join(dir, r)})
+  }
+  return out
 }
 
 const sums = new Map<string, {mtime: number; sha256: string}>()
@@ -66,5 +80,7 @@ export function loadBundle(spec: ClusterSpec): Bundle {
         .sort()
         .map((f) => fileOf(join(debDir, f)))
     : []
-  return {dir, bin: bin as Bundle['bin'], debs}
+  const libDir = join(dir, 'lib')
+  const lib = existsSync(libDir) ? walk(libDir).map((f) => ({...fileOf(f.path), rel: f.rel, mode: statSync(f.path).mode & 0o7777})) : []
+  return {dir, bin: bin as Bundle['bin'], debs, lib}
 }

@@ -7,8 +7,11 @@ import {render} from '../render/index.js'
 import {kubeVersion} from '../spec/schema.js'
 import {loadBundle, type Bundle, type BundleFile} from './bundle.js'
 import {BIN_DIR} from './kubeadm-config.js'
-import {change, ensureFile, fileDiffers, probe, sha256Remote, writeRemote} from './util.js'
+import {shq} from '../hosts/executor.js'
+import {change, ensureFile, fileDiffers, probe, writeRemote} from './util.js'
 
+/** Support files of the bundle's binaries (<bundle>/lib/**) go here. */
+export const LIB_DIR = '/usr/lib'
 export const KUBELET_UNIT = '/etc/systemd/system/kubelet.service'
 export const KUBEADM_DROPIN = '/etc/systemd/system/kubelet.service.d/10-kubeadm.conf'
 
@@ -24,10 +27,16 @@ function binaries(b: Bundle): BundleFile[] {
   return [b.bin.kubeadm, b.bin.kubelet, b.bin.kubectl, ...(b.bin.crictl ? [b.bin.crictl] : [])]
 }
 
-async function staleBinaries(host: Host, b: Bundle): Promise<BundleFile[]> {
-  const out: BundleFile[] = []
-  for (const f of binaries(b)) if ((await sha256Remote(host, `${BIN_DIR}/${f.name}`)) !== f.sha256) out.push(f)
-  return out
+/** Bundle files whose copy on the host is missing or differs: [file, remote path, mode]. */
+async function staleFiles(host: Host, b: Bundle): Promise<[BundleFile, string, number][]> {
+  const want: [BundleFile, string, number][] = [
+    ...binaries(b).map((f): [BundleFile, string, number] => [f, `${BIN_DIR}/${f.name}`, 0o755]),
+    ...b.lib.map((f): [BundleFile, string, number] => [f, `${LIB_DIR}/${f.rel}`, f.mode]),
+  ]
+  // One round trip for all checksums: one line per file, in order, empty when missing.
+  const r = await host.exec(`for f in ${want.map(([, p]) => shq(p)).join(' ')}; do echo "$(sha256sum "$f" 2>/dev/null | cut -d' ' -f1)"; done`, {allowFail: true})
+  const sums = r.stdout.split('\n')
+  return want.filter(([f], i) => sums[i] !== f.sha256)
 }
 
 /**
@@ -54,15 +63,15 @@ export const kubernetesPhase: Phase = {
   },
   async needsRun(ctx, host) {
     const b = ctx.shared.bundle as Bundle
-    if ((await staleBinaries(host, b)).length > 0) return true
+    if ((await staleFiles(host, b)).length > 0) return true
     for (const [p, c] of kubeletUnits()) if (await fileDiffers(host, p, c)) return true
     return !(await probe(host, 'systemctl is-enabled --quiet kubelet'))
   },
   async run(ctx: RunContext, host: Host) {
     const b = ctx.shared.bundle as Bundle
     const want = `v${kubeVersion(ctx.spec)}`
-    for (const f of await staleBinaries(host, b)) {
-      await ctx.wet(host, `install ${BIN_DIR}/${f.name} (${want}, sha256 ${f.sha256.slice(0, 12)})`, () => writeRemote(host, `${BIN_DIR}/${f.name}`, readFileSync(f.path), 0o755))
+    for (const [f, path, mode] of await staleFiles(host, b)) {
+      await ctx.wet(host, `install ${path} (${path.startsWith(BIN_DIR) ? want + ', ' : ''}sha256 ${f.sha256.slice(0, 12)})`, () => writeRemote(host, path, readFileSync(f.path), mode))
     }
     if (!ctx.dryRun) {
       const r = await host.exec(`${BIN_DIR}/kubeadm version -o short`, {allowFail: true})

@@ -105,6 +105,8 @@ describe('cluster apply on fake hosts', function () {
     assert.ok(join1.includes(`token: "${token}"`))
     assert.match(join1, /caCertHashes:\n\s+- "sha256:[0-9a-f]{64}"/)
     assert.match(c.file('w1', '/state/systemd/restarts')!, /containerd/)
+    // Support files of the bundle's binaries: <bundle>/lib/** -> /usr/lib/** with their modes.
+    assert.equal(statSync(c.executors.get('w2')!.map('/usr/lib/kube-support/helper')).mode & 0o777, 0o750)
     assert.equal(c.file('w1', '/state/sysctl/net.ipv4.ip_forward')?.trim(), '1')
     // The admin kubeconfig reached the user with mode 0600.
     const kc = join(c.dir, 'state', 'clusters', 'unit', 'admin.kubeconfig')

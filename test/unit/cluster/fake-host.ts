@@ -41,7 +41,7 @@ export function baseFacts(over: Partial<NodeFacts> = {}): NodeFacts {
   }
 }
 
-const MAPPED = /(^|[\s'"=:;(>|])\/(etc|var|run|usr\/local|opt|proc)(?=[/\s'"]|$)/g
+const MAPPED = /(^|[\s'"=:;(>|])\/(etc|var|run|usr\/local|usr\/lib|opt|proc)(?=[/\s'"]|$)/g
 
 const FAKEBIN: Record<string, string> = {
   systemctl: `#!/bin/sh
@@ -189,6 +189,8 @@ export function makeBundle(dir: string, version: string, caPem = ''): string {
   writeFileSync(join(b, 'bin', 'kubeadm'), KUBEADM.replace('__VERSION__', `v${version}`).replace('__CA__', caPem.trim()), {mode: 0o755})
   writeFileSync(join(b, 'bin', 'kubelet'), '#!/bin/sh\necho kubelet\n', {mode: 0o755})
   writeFileSync(join(b, 'bin', 'kubectl'), '#!/bin/sh\nexit 0\n', {mode: 0o755})
+  mkdirSync(join(b, 'lib', 'kube-support'), {recursive: true})
+  writeFileSync(join(b, 'lib', 'kube-support', 'helper'), '#!/bin/sh\n', {mode: 0o750})
   writeFileSync(join(b, 'debs', 'containerd_1.6.20~ds1-1+b1_amd64.deb'), 'not really a deb')
   writeFileSync(join(b, 'debs', 'runc_1.1.5+ds1-1+deb12u1_amd64.deb'), 'not really a deb either')
   return b
