@@ -242,6 +242,13 @@ export class Apiserver {
         return send(200, {major: maj, minor: min, gitVersion: this.opts.version, platform: 'linux/amd64', standin: true})
       }
       const body = await readBody(req)
+      if (req.method === 'GET') {
+        const d = this.discovery(p)
+        if (d) {
+          if (!id) throw new HttpError(403, 'Forbidden', `forbidden: User "system:anonymous" cannot get path "${p}"`)
+          return send(200, d)
+        }
+      }
       const route = this.route(p)
       if (!route) throw new HttpError(404, 'NotFound', 'the server could not find the requested resource')
       const {r, ns, name, sub} = route
@@ -253,6 +260,47 @@ export class Apiserver {
       if (e instanceof HttpError) return send(e.code, status(e.code, e.reason, e.message, e.details))
       return send(500, status(500, 'InternalError', `stand-in error: ${(e as Error).message}`))
     }
+  }
+
+  /** Legacy discovery (/api, /apis, /api/v1, /apis/G/V), enough for a real kubectl to map kinds. */
+  private discovery(p: string): unknown {
+    const all = [...BUILTIN, ...this.crds()]
+    const resources = (list: ResourceInfo[]) =>
+      list.flatMap((r) => [
+        {
+          name: r.plural,
+          singularName: r.kind.toLowerCase(),
+          namespaced: r.namespaced,
+          kind: r.kind,
+          verbs: ['create', 'delete', 'get', 'list', 'patch', 'update'],
+          ...(r.shortNames.length ? {shortNames: r.shortNames} : {}),
+        },
+        ...(['Node', 'Pod', 'DaemonSet', 'Deployment', 'StatefulSet', 'CertificateSigningRequest'].includes(r.kind)
+          ? [{name: `${r.plural}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update']}]
+          : []),
+      ])
+    if (p === '/api')
+      return {kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{clientCIDR: '0.0.0.0/0', serverAddress: `${this.opts.advertiseAddress}:${this.opts.securePort}`}]}
+    if (p === '/apis') {
+      const groups = new Map<string, string[]>()
+      for (const r of all) if (r.group) groups.set(r.group, [...new Set([...(groups.get(r.group) ?? []), r.version])])
+      return {
+        kind: 'APIGroupList',
+        apiVersion: 'v1',
+        groups: [...groups].map(([name, versions]) => ({
+          name,
+          versions: versions.map((v) => ({groupVersion: `${name}/${v}`, version: v})),
+          preferredVersion: {groupVersion: `${name}/${versions[0]}`, version: versions[0]},
+        })),
+      }
+    }
+    if (p === '/api/v1') return {kind: 'APIResourceList', apiVersion: 'v1', groupVersion: 'v1', resources: resources(all.filter((r) => !r.group))}
+    const m = /^\/apis\/([^/]+)\/([^/]+)$/.exec(p)
+    if (m) {
+      const list = all.filter((r) => r.group === m[1] && r.version === m[2])
+      if (list.length) return {kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${m[1]}/${m[2]}`, resources: resources(list)}
+    }
+    return undefined
   }
 
   private route(p: string): {r: ResourceInfo; ns?: string; name?: string; sub?: string} | undefined {
@@ -293,6 +341,9 @@ export class Apiserver {
 
   private serve(verb: string, r: ResourceInfo, ns: string | undefined, name: string | undefined, sub: string | undefined, body: string, url: URL, ctype: string): [number, unknown] {
     const k = name ? this.key(r, ns, name) : ''
+    const dv = url.searchParams.get('dryRun')
+    if (dv !== null && dv !== 'All') throw new HttpError(400, 'BadRequest', `Invalid dry run value: "${dv}", supported values are: "All"`)
+    const dry = dv === 'All'
     const notFound = () => new HttpError(404, 'NotFound', `${r.plural}${r.group ? '.' + r.group : ''} "${name}" not found`, {name, group: r.group, kind: r.plural})
     switch (verb) {
       case 'list': {
@@ -311,6 +362,7 @@ export class Apiserver {
       case 'delete': {
         const o = this.store.objects[k]
         if (!o) throw notFound()
+        if (dry) return [200, o]
         delete this.store.objects[k]
         if (r.kind === 'Namespace')
           for (const key of Object.keys(this.store.objects)) if (key.split('/')[2] === name) delete this.store.objects[key]
@@ -325,6 +377,7 @@ export class Apiserver {
         if (this.store.objects[key])
           throw new HttpError(409, 'AlreadyExists', `${r.plural}${r.group ? '.' + r.group : ''} "${o.metadata.name}" already exists`, {name: o.metadata.name, group: r.group, kind: r.plural})
         this.defaults(o, r)
+        if (dry) return [201, this.withStatus(r, {...o, metadata: {...o.metadata, uid: randomUUID(), creationTimestamp: new Date().toISOString()}})]
         this.store.objects[key] = this.stamp(o)
         this.save()
         return [201, this.withStatus(r, o)]
@@ -349,6 +402,7 @@ export class Apiserver {
         this.validate(o, r, ns)
         if (prev && r.kind !== 'Node') this.immutable(prev, o, r)
         if (!prev) this.defaults(o, r)
+        if (dry) return [prev ? 200 : 201, this.withStatus(r, o)]
         this.store.objects[k] = this.stamp(o, prev)
         this.save()
         return [prev ? 200 : 201, this.withStatus(r, o)]
@@ -496,6 +550,20 @@ export class Apiserver {
       const nodes = this.list(this.res('v1', 'Node')).filter((n) => schedulable(n, o.spec?.template?.spec ?? {}))
       const n = nodes.length
       return {...o, status: {currentNumberScheduled: n, desiredNumberScheduled: n, numberAvailable: n, numberMisscheduled: 0, numberReady: n, updatedNumberScheduled: n, observedGeneration: o.metadata.generation}}
+    }
+    if (r.kind === 'CustomResourceDefinition') {
+      const now = o.metadata?.creationTimestamp
+      return {
+        ...o,
+        status: {
+          acceptedNames: o.spec?.names ?? {},
+          storedVersions: (o.spec?.versions ?? []).filter((v: any) => v.storage).map((v: any) => v.name),
+          conditions: [
+            {type: 'NamesAccepted', status: 'True', reason: 'NoConflicts', message: 'no conflicts found', lastTransitionTime: now},
+            {type: 'Established', status: 'True', reason: 'InitialNamesAccepted', message: 'the initial names have been accepted', lastTransitionTime: now},
+          ],
+        },
+      }
     }
     if (r.kind === 'Deployment' || r.kind === 'StatefulSet') {
       const n = o.spec?.replicas ?? 1

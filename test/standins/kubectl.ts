@@ -198,6 +198,82 @@ async function apply(argv: string[]): Promise<number> {
   return failed ? 1 : 0
 }
 
+/** Line diff (LCS) in unified style, for `kubectl diff`. */
+function lineDiff(a: string, b: string, from: string, to: string): string {
+  const x = a.split('\n')
+  const y = b.split('\n')
+  const n = x.length
+  const m = y.length
+  const L: number[][] = Array.from({length: n + 1}, () => new Array(m + 1).fill(0))
+  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) L[i][j] = x[i] === y[j] ? L[i + 1][j + 1] + 1 : Math.max(L[i + 1][j], L[i][j + 1])
+  const outLines = [`--- ${from}`, `+++ ${to}`]
+  let i = 0
+  let j = 0
+  while (i < n || j < m) {
+    if (i < n && j < m && x[i] === y[j]) {
+      outLines.push(` ${x[i]}`)
+      i++
+      j++
+    } else if (j < m && (i >= n || L[i][j + 1] >= L[i + 1][j])) outLines.push(`+${y[j++]}`)
+    else outLines.push(`-${x[i++]}`)
+  }
+  return outLines.join('\n')
+}
+
+/** kubectl diff: exit 0 = no differences, 1 = differences, 2 (>1) = error. The server validates with dryRun=All. */
+async function diff(argv: string[]): Promise<number> {
+  let p: Parsed
+  try {
+    p = parseFlags(argv, {...GLOBAL, filename: 'strings', 'server-side': 'bool', 'force-conflicts': 'bool', 'field-manager': 'string', recursive: 'bool', prune: 'bool', selector: 'string', concurrency: 'int', 'show-managed-fields': 'bool'}, {...SHORT, f: 'filename', R: 'recursive', l: 'selector'})
+  } catch (e) {
+    fail(`error: ${(e as Error).message}\nSee 'kubectl diff --help' for usage.`, 2)
+  }
+  const files = list(p, 'filename')
+  if (!files.length) fail('error: must specify one of -f and -k', 2)
+  let docs: {file: string; obj: any}[]
+  let conn: Conn
+  try {
+    docs = readManifests(files, bool(p, 'recursive'))
+    conn = connect(p)
+  } catch (e) {
+    fail((e as Error).message, 2)
+  }
+  let differ = false
+  for (const {file, obj} of docs) {
+    const ns = obj.metadata?.namespace ?? str(p, 'namespace')
+    let r: ResourceInfo
+    try {
+      r = await resolveKind(conn, obj.apiVersion, obj.kind, ns, obj.metadata?.name ?? '', file)
+    } catch (e) {
+      fail((e as Error).message, 2)
+    }
+    const nsd = r.namespaced ? ns ?? 'default' : undefined
+    if (r.namespaced && !obj.metadata?.namespace) obj.metadata = {...obj.metadata, namespace: nsd}
+    const name = obj.metadata?.name
+    const live = await api(conn, 'GET', itemPath(r, name, nsd))
+    if (live.status !== 200 && live.status !== 404) fail(statusError(live), 2)
+    const q = '?fieldValidation=Strict&dryRun=All'
+    let res
+    if (bool(p, 'server-side'))
+      res = await apiRaw(conn, 'PATCH', `${itemPath(r, name, nsd)}${q}&fieldManager=${encodeURIComponent(str(p, 'field-manager') ?? 'kubectl')}`, stringify(obj), 'application/apply-patch+yaml')
+    else if (live.status === 404) res = await api(conn, 'POST', `${collectionPath(r, nsd)}${q}`, obj)
+    else {
+      const merged = mergePatch(structuredClone(live.body), obj)
+      res = await api(conn, 'PUT', `${itemPath(r, name, nsd)}${q}`, merged)
+    }
+    if (res.status !== 200 && res.status !== 201) fail(statusError(res), 2)
+    const before = live.status === 404 ? '' : stringify(clean(live.body))
+    const after = stringify(clean(res.body))
+    if (before !== after) {
+      differ = true
+      const id = `${r.group ? r.group + '.' : ''}${r.version}.${r.kind}.${nsd ? nsd + '.' : ''}${name}`
+      out(`diff -u -N /tmp/LIVE/${id} /tmp/MERGED/${id}`)
+      out(lineDiff(before.trimEnd(), after.trimEnd(), `/tmp/LIVE/${id}`, `/tmp/MERGED/${id}`))
+    }
+  }
+  return differ ? 1 : 0
+}
+
 async function apiRaw(conn: Conn, method: string, path: string, body: string, ctype: string) {
   // server-side apply sends the manifest as YAML with content-type application/apply-patch+yaml
   const {request} = await import('node:https')
@@ -653,6 +729,8 @@ async function main(): Promise<number> {
         return await apply(rest)
       case 'get':
         return await get(rest)
+      case 'diff':
+        return await diff(rest)
       case 'label':
         return await labelCmd(rest)
       case 'taint':
@@ -674,7 +752,7 @@ async function main(): Promise<number> {
       case 'cluster-info':
         return await clusterInfo(rest)
       case undefined:
-        out('kubectl (metalplane stand-in): apply, get, label, taint, cordon, uncordon, drain, delete, wait, rollout status, version, cluster-info')
+        out('kubectl (metalplane stand-in): apply, diff, get, label, taint, cordon, uncordon, drain, delete, wait, rollout status, version, cluster-info')
         return 0
       default:
         fail(`error: unknown command "${cmd}" for "kubectl"`)
@@ -682,7 +760,7 @@ async function main(): Promise<number> {
   } catch (e) {
     const err = e as NodeJS.ErrnoException
     if (err.code === 'ECONNREFUSED' || err.code === 'EHOSTUNREACH' || err.code === 'ETIMEDOUT')
-      fail(`The connection to the server ${err.message.replace(/^connect \w+ /, '')} was refused - did you specify the right host or port?`)
+      fail(`The connection to the server ${err.message.replace(/^connect \w+ /, '')} was refused - did you specify the right host or port?`, cmd === 'diff' ? 2 : 1)
     throw e
   }
 }

@@ -15,6 +15,7 @@ export interface ResourceInfo {
 
 function plural(kind: string): string {
   const l = kind.toLowerCase()
+  if (l === 'endpoints') return l
   if (l.endsWith('s')) return `${l}es`
   if (l.endsWith('y')) return `${l.slice(0, -1)}ies`
   return `${l}s`
@@ -35,6 +36,16 @@ const SHORT: Record<string, string[]> = {
   Node: ['no'],
   Pod: ['po'],
   CertificateSigningRequest: ['csr'],
+  ReplicaSet: ['rs'],
+  CronJob: ['cj'],
+  Endpoints: ['ep'],
+  LimitRange: ['limits'],
+  ResourceQuota: ['quota'],
+  PodDisruptionBudget: ['pdb'],
+  PriorityClass: ['pc'],
+  NetworkPolicy: ['netpol'],
+  Ingress: ['ing'],
+  HorizontalPodAutoscaler: ['hpa'],
 }
 
 export const BUILTIN: ResourceInfo[] = [

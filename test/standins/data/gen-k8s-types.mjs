@@ -18,6 +18,18 @@ const roots = {
   PersistentVolumeClaim: ['v1', 'V1PersistentVolumeClaim', true], RuntimeClass: ['node.k8s.io/v1', 'V1RuntimeClass', false],
   CustomResourceDefinition: ['apiextensions.k8s.io/v1', 'V1CustomResourceDefinition', false], Node: ['v1', 'V1Node', false],
   Pod: ['v1', 'V1Pod', true], Lease: ['coordination.k8s.io/v1', 'V1Lease', true],
+  ReplicaSet: ['apps/v1', 'V1ReplicaSet', true], CronJob: ['batch/v1', 'V1CronJob', true],
+  Endpoints: ['v1', 'V1Endpoints', true], LimitRange: ['v1', 'V1LimitRange', true], ResourceQuota: ['v1', 'V1ResourceQuota', true],
+  EndpointSlice: ['discovery.k8s.io/v1', 'V1EndpointSlice', true],
+  PodDisruptionBudget: ['policy/v1', 'V1PodDisruptionBudget', true], PriorityClass: ['scheduling.k8s.io/v1', 'V1PriorityClass', false],
+  NetworkPolicy: ['networking.k8s.io/v1', 'V1NetworkPolicy', true], Ingress: ['networking.k8s.io/v1', 'V1Ingress', true],
+  IngressClass: ['networking.k8s.io/v1', 'V1IngressClass', false],
+  MutatingWebhookConfiguration: ['admissionregistration.k8s.io/v1', 'V1MutatingWebhookConfiguration', false],
+  ValidatingWebhookConfiguration: ['admissionregistration.k8s.io/v1', 'V1ValidatingWebhookConfiguration', false],
+  CSIDriver: ['storage.k8s.io/v1', 'V1CSIDriver', false], CSINode: ['storage.k8s.io/v1', 'V1CSINode', false],
+  VolumeAttachment: ['storage.k8s.io/v1', 'V1VolumeAttachment', false],
+  HorizontalPodAutoscaler: ['autoscaling/v2', 'V2HorizontalPodAutoscaler', true],
+  APIService: ['apiregistration.k8s.io/v1', 'V1APIService', false],
 }
 const types = {}
 function walk(t) {

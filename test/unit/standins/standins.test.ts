@@ -363,6 +363,68 @@ apiServer:
       assert.match(cr.stderr, /no matches for kind "Widget" in version "example.com\/v1"/)
     })
 
+    it('kubectl diff exits 0 without differences, 1 with, 2 on objects the server refuses', async () => {
+      const same = await kubectl(['diff', '-f', '-'], DS().replace('agent:1', 'agent:2'))
+      assert.equal(same.code, 0, same.stdout + same.stderr)
+      const changed = await kubectl(['diff', '--server-side', '--force-conflicts', '--field-manager=metalplane', '-f', '-'], DS().replace('agent:1', 'agent:3'))
+      assert.equal(changed.code, 1, changed.stderr)
+      assert.match(changed.stdout, /^-\s+image: registry.example\/agent:2$/m)
+      assert.match(changed.stdout, /^\+\s+image: registry.example\/agent:3$/m)
+      const missing = await kubectl(['diff', '-f', '-'], DS().replace('name: node-agent', 'name: not-yet'))
+      assert.equal(missing.code, 1)
+      const bad = await kubectl(['diff', '-f', '-'], DS('  foo: bar\n'))
+      assert.equal(bad.code, 2)
+      assert.match(bad.stderr, /unknown field "spec.foo"/)
+      const live = JSON.parse((await kubectl(['get', 'ds', 'node-agent', '-n', 'kube-system', '-o', 'json'])).stdout)
+      assert.equal(live.spec.template.spec.containers[0].image, 'registry.example/agent:2', 'diff changed nothing')
+    })
+
+    it('CRDs: established for kubectl wait; custom resources checked against the CRD schema; more built-in kinds', async () => {
+      const crd = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget, listKind: WidgetList}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            required: [size]
+            properties:
+              size: {type: integer}
+              labels: {type: object, additionalProperties: {type: string}}
+              raw: {type: object, x-kubernetes-preserve-unknown-fields: true}
+`
+      const c = await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=metalplane', '-f', '-'], crd)
+      assert.equal(c.code, 0, c.stderr)
+      const w = await kubectl(['wait', '--for', 'condition=established', '--timeout=10s', 'crd/widgets.example.com'])
+      assert.equal(w.code, 0, w.stderr)
+      const good = await kubectl(['apply', '-f', '-'], 'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1}\nspec: {size: 3, labels: {a: b}, raw: {any: [1, 2]}}\n')
+      assert.equal(good.code, 0, good.stderr)
+      assert.equal(good.stdout, 'widget.example.com/w1 created\n')
+      const unknown = await kubectl(['apply', '-f', '-'], 'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w2}\nspec: {size: 3, colour: red}\n')
+      assert.equal(unknown.code, 1)
+      assert.match(unknown.stderr, /unknown field "spec.colour"/)
+      const typ = await kubectl(['apply', '-f', '-'], 'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w3}\nspec: {size: big}\n')
+      assert.equal(typ.code, 1)
+      assert.match(typ.stderr, /spec.size in body must be of type integer/)
+      const pdb = await kubectl(['apply', '-f', '-'], 'apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: p, namespace: kube-system}\nspec: {maxUnavailable: 1, selector: {matchLabels: {app: x}}}\n')
+      assert.equal(pdb.code, 0, pdb.stderr)
+      assert.equal(pdb.stdout, 'poddisruptionbudget.policy/p created\n')
+      const ns = await kubectl(['apply', '-f', '-'], 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: nowhere}\ndata: {a: b}\n')
+      assert.equal(ns.code, 1)
+      assert.match(ns.stderr, /namespaces "nowhere" not found/)
+    })
+
     it('kubectl label, taint, cordon, drain and uncordon a node', async () => {
       assert.equal((await kubectl(['label', 'node', 'node1', 'metalplane.io/pool=gpu'])).stdout, 'node/node1 labeled\n')
       const again = await kubectl(['label', 'node', 'node1', 'metalplane.io/pool=cpu'])
