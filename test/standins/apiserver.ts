@@ -169,8 +169,11 @@ export class Apiserver {
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()))
-    this.server?.closeAllConnections?.()
+    const s = this.server
+    if (!s) return
+    const closed = new Promise<void>((r) => s.close(() => r()))
+    s.closeAllConnections() // open watches and keep-alive connections
+    await closed
   }
 
   // ------------------------------------------------------------------ auth
@@ -255,6 +258,7 @@ export class Apiserver {
       const verb = ({GET: name ? 'get' : 'list', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete'} as Record<string, string>)[req.method ?? 'GET']
       if (!verb) throw new HttpError(405, 'MethodNotAllowed', `method ${req.method} not allowed`)
       this.authorize(id, verb, r, ns, name)
+      if (verb === 'list' && ['true', '1'].includes(url.searchParams.get('watch') ?? '')) return this.watch(r, ns, url, req, res)
       return send(...this.serve(verb, r, ns, name, sub, body, url, req.headers['content-type'] ?? ''))
     } catch (e) {
       if (e instanceof HttpError) return send(e.code, status(e.code, e.reason, e.message, e.details))
@@ -295,12 +299,63 @@ export class Apiserver {
       }
     }
     if (p === '/api/v1') return {kind: 'APIResourceList', apiVersion: 'v1', groupVersion: 'v1', resources: resources(all.filter((r) => !r.group))}
+    // OpenAPI v3, only as far as clients use it to see that PATCH/POST take fieldValidation
+    // (a real kubectl then validates server-side); no schemas are published.
+    const gvs = [...new Set(all.map((r) => (r.group ? `apis/${r.group}/${r.version}` : `api/${r.version}`)))]
+    if (p === '/openapi/v3') return {paths: Object.fromEntries(gvs.map((gv) => [gv, {serverRelativeURL: `/openapi/v3/${gv}?hash=${this.store.rv}`}]))}
+    const o3 = /^\/openapi\/v3\/(apis?\/.+)$/.exec(p)
+    if (o3 && gvs.includes(o3[1])) {
+      const paths: Record<string, unknown> = {}
+      const param = [{name: 'fieldValidation', in: 'query', schema: {type: 'string', uniqueItems: true}}, {name: 'dryRun', in: 'query', schema: {type: 'string', uniqueItems: true}}]
+      for (const r of all.filter((x) => (x.group ? `apis/${x.group}/${x.version}` : `api/${x.version}`) === o3[1])) {
+        const gvk = {'x-kubernetes-group-version-kind': {group: r.group, version: r.version, kind: r.kind}}
+        const coll = `/${o3[1]}${r.namespaced ? '/namespaces/{namespace}' : ''}/${r.plural}`
+        paths[coll] = {post: {...gvk, parameters: param, responses: {}}, get: {...gvk, responses: {}}}
+        paths[`${coll}/{name}`] = {patch: {...gvk, parameters: param, responses: {}}, put: {...gvk, parameters: param, responses: {}}, get: {...gvk, responses: {}}}
+      }
+      return {openapi: '3.0.0', info: {title: 'Kubernetes (metalplane stand-in)', version: this.opts.version}, paths, components: {schemas: {}}}
+    }
     const m = /^\/apis\/([^/]+)\/([^/]+)$/.exec(p)
     if (m) {
       const list = all.filter((r) => r.group === m[1] && r.version === m[2])
       if (list.length) return {kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${m[1]}/${m[2]}`, resources: resources(list)}
     }
     return undefined
+  }
+
+  /** Watch by polling the store: ADDED for what exists, then MODIFIED/ADDED/DELETED as resourceVersions change. */
+  private watch(r: ResourceInfo, ns: string | undefined, url: URL, req: IncomingMessage, res: ServerResponse): void {
+    const ls = url.searchParams.get('labelSelector')
+    const fs = url.searchParams.get('fieldSelector')
+    const current = () =>
+      new Map(
+        this.list(r, ns)
+          .filter((o) => (!ls || matchLabels(o.metadata?.labels ?? {}, ls)) && (!fs || matchFields(o, fs)))
+          .map((o) => [`${o.metadata.namespace ?? ''}/${o.metadata.name}`, this.withStatus(r, o)]),
+      )
+    res.writeHead(200, {'content-type': 'application/json', 'transfer-encoding': 'chunked'})
+    const emit = (type: string, object: any) => res.write(JSON.stringify({type, object: {apiVersion: apiVersionOf(r), kind: r.kind, ...object}}) + '\n')
+    let seen = current()
+    for (const o of seen.values()) emit('ADDED', o)
+    const timeout = Math.min(Number(url.searchParams.get('timeoutSeconds') ?? 300) || 300, 1800)
+    const tick = setInterval(() => {
+      if (this.server && !this.server.listening) return stop()
+      const now = current()
+      for (const [k, o] of now) {
+        const before = seen.get(k)
+        if (!before) emit('ADDED', o)
+        else if (before.metadata.resourceVersion !== o.metadata.resourceVersion) emit('MODIFIED', o)
+      }
+      for (const [k, o] of seen) if (!now.has(k)) emit('DELETED', o)
+      seen = now
+    }, 500)
+    const end = setTimeout(() => stop(), timeout * 1000)
+    const stop = () => {
+      clearInterval(tick)
+      clearTimeout(end)
+      res.end()
+    }
+    req.on('close', stop)
   }
 
   private route(p: string): {r: ResourceInfo; ns?: string; name?: string; sub?: string} | undefined {
@@ -389,8 +444,9 @@ export class Apiserver {
         if (verb === 'patch') {
           const isApply = ctype.includes('apply-patch')
           if (!prev && !isApply) throw notFound()
+          if (ctype.includes('json-patch+json')) throw new HttpError(415, 'UnsupportedMediaType', 'the kube-apiserver stand-in does not implement JSON patch (RFC 6902); use merge, strategic-merge or apply patches')
           const patch = this.decode(body, r, ns, isApply ? 'yaml' : 'json', !isApply)
-          o = prev ? mergePatch(structuredClone(prev), patch) : patch
+          o = prev ? (ctype.includes('strategic-merge-patch') ? strategicMerge(structuredClone(prev), patch) : mergePatch(structuredClone(prev), patch)) : patch
         } else {
           if (!prev) throw notFound()
           o = this.decode(body, r, ns)
@@ -605,6 +661,81 @@ export function mergePatch(target: any, patch: any): any {
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete target[k]
     else target[k] = mergePatch(target[k], v)
+  }
+  return target
+}
+
+// Merge keys of the built-in types' lists (patchMergeKey in k8s.io/api); other lists are replaced.
+const MERGE_KEYS: Record<string, string[]> = {
+  containers: ['name'],
+  initContainers: ['name'],
+  ephemeralContainers: ['name'],
+  env: ['name'],
+  volumes: ['name'],
+  imagePullSecrets: ['name'],
+  volumeMounts: ['mountPath'],
+  volumeDevices: ['devicePath'],
+  ports: ['containerPort', 'port'],
+  hostAliases: ['ip'],
+  conditions: ['type'],
+  topologySpreadConstraints: ['topologyKey'],
+  ownerReferences: ['uid'],
+  taints: ['key'],
+}
+
+/** Strategic merge patch, the parts kubectl's client-side apply and diff send: merge keys and $ directives. */
+export function strategicMerge(target: any, patch: any, field = ''): any {
+  if (Array.isArray(patch)) {
+    const keys = MERGE_KEYS[field]
+    if (!keys || !Array.isArray(target) || !patch.every((e) => e && typeof e === 'object')) return patch.filter((e) => !(e && typeof e === 'object' && e.$patch === 'delete'))
+    const key = keys.find((k) => patch.every((e: any) => k in e)) ?? keys[0]
+    const out = [...target]
+    for (const e of patch) {
+      const i = out.findIndex((t) => t && t[key] === e[key])
+      if (e.$patch === 'delete') {
+        if (i >= 0) out.splice(i, 1)
+      } else if (e.$patch === 'replace') {
+        const {$patch: _p, ...rest} = e
+        if (i >= 0) out[i] = rest
+        else out.push(rest)
+      } else if (i >= 0) out[i] = strategicMerge(out[i], e)
+      else out.push(strategicMerge({}, e))
+    }
+    return out
+  }
+  if (patch === null || typeof patch !== 'object') return patch
+  if (patch.$patch === 'replace') {
+    const {$patch: _p, ...rest} = patch
+    return rest
+  }
+  if (target === null || typeof target !== 'object' || Array.isArray(target)) target = {}
+  const order: Record<string, any[]> = {}
+  for (const [k, v] of Object.entries(patch)) {
+    if (k === '$retainKeys') continue
+    if (k.startsWith('$setElementOrder/')) {
+      order[k.slice(17)] = v as any[]
+      continue
+    }
+    if (k.startsWith('$deleteFromPrimitiveList/')) {
+      const f = k.slice(25)
+      if (Array.isArray(target[f])) target[f] = target[f].filter((x: unknown) => !(v as unknown[]).includes(x))
+      continue
+    }
+    if (k === '$patch') continue
+    if (v === null) delete target[k]
+    else target[k] = strategicMerge(target[k], v, k)
+  }
+  if (Array.isArray(patch.$retainKeys)) for (const k of Object.keys(target)) if (!patch.$retainKeys.includes(k)) delete target[k]
+  for (const [f, ord] of Object.entries(order)) {
+    const keys = MERGE_KEYS[f]
+    if (!Array.isArray(target[f]) || !keys) continue
+    const key = keys.find((k) => ord.every((e: any) => e && k in e))
+    if (!key) continue
+    const pos = (e: any) => {
+      const i = ord.findIndex((o: any) => o[key] === e?.[key])
+      return i < 0 ? ord.length : i
+    }
+    target[f] = [...target[f]].sort((a, b) => pos(a) - pos(b))
   }
   return target
 }

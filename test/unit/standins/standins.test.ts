@@ -1,6 +1,7 @@
 // The Kubernetes stand-ins (test/standins) run locally with node against temp roots: they must
 // accept what the real tools accept and refuse, with the real tools' messages, what they refuse.
 import {strict as assert} from 'node:assert'
+import {spawnSync} from 'node:child_process'
 import {X509Certificate} from 'node:crypto'
 import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -423,6 +424,30 @@ spec:
       const ns = await kubectl(['apply', '-f', '-'], 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: nowhere}\ndata: {a: b}\n')
       assert.equal(ns.code, 1)
       assert.match(ns.stderr, /namespaces "nowhere" not found/)
+    })
+
+    it('a real kubectl (google-cloud-cli 1.31, when installed) gets the same answers from the apiserver stand-in', async function () {
+      const real = '/usr/lib/google-cloud-sdk/bin/kubectl.1.31'
+      if (!existsSync(real)) this.skip()
+      const k = (args: string[], input?: string) => {
+        const r = spawnSync(real, ['--kubeconfig', join(cp.root, 'etc/kubernetes/admin.conf'), ...args], {encoding: 'utf8', input, timeout: 30000})
+        return {code: r.status, stdout: r.stdout, stderr: r.stderr}
+      }
+      const bad = k(['apply', '-f', '-'], DS('  foo: bar\n').replace('node-agent', 'real-bad').replace(/app: node-agent/g, 'app: rb'))
+      assert.equal(bad.code, 1)
+      assert.match(bad.stderr, /Error from server \(BadRequest\): error when creating "STDIN": DaemonSet in version "v1" cannot be handled as a DaemonSet: strict decoding error: unknown field "spec.foo"/)
+      const real1 = DS().replace('name: node-agent', 'name: real-agent').replace(/app: node-agent/g, 'app: ra')
+      assert.equal(k(['apply', '-f', '-'], real1).stdout, 'daemonset.apps/real-agent created\n')
+      assert.equal(k(['diff', '-f', '-'], real1).code, 0)
+      assert.equal(k(['diff', '-f', '-'], real1.replace('agent:1', 'agent:9')).code, 1)
+      assert.equal(k(['diff', '-f', '-'], real1.replace('agent:1', 'agent:9').replace('      - name: agent', '      - name: agent\n        imagePullPolicy: 5')).code, 2)
+      assert.equal(k(['apply', '-f', '-'], real1.replace('agent:1', 'agent:9')).stdout, 'daemonset.apps/real-agent configured\n')
+      const ours = JSON.parse((await kubectl(['get', 'ds', 'real-agent', '-n', 'kube-system', '-o', 'json'])).stdout)
+      assert.equal(ours.spec.template.spec.containers[0].image, 'registry.example/agent:9')
+      assert.equal(ours.spec.template.spec.containers.length, 1, 'strategic merge kept one container')
+      const w = k(['wait', '--for=condition=Ready', 'node/node1', '--timeout=10s'])
+      assert.equal(w.code, 0, w.stderr)
+      assert.equal(w.stderr, '')
     })
 
     it('kubectl label, taint, cordon, drain and uncordon a node', async () => {
