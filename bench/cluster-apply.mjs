@@ -2,7 +2,7 @@
 // `metalplane cluster apply` wall time on 1 host against 6 hosts (1 controller + 5 workers), each
 // run on fresh lab hosts, median of R runs; also a re-apply (nothing to do) on 6 hosts. The
 // figure is the ratio 6 hosts / 1 host (1.0 = perfectly parallel). containerd and runc are
-// Debian's packages, really installed; kubeadm/kubelet/kubectl are the test stand-ins unless
+// Debian's packages, really installed; kubeadm/kubelet/kubectl are the project's stand-ins (test/standins) unless
 // BUNDLE points at a real bundle (bin/, debs/). Needs root (it starts labs).
 // Usage: node bench/cluster-apply.mjs [runs=3]   (after npm run build)
 import {execFileSync, spawnSync} from 'node:child_process'
@@ -25,7 +25,7 @@ function cli(args, opts = {}) {
 
 const bundle =
   process.env.BUNDLE ??
-  execFileSync(process.execPath, ['--import', 'tsx', '-e', `import('./test/lab/cluster/bundle.ts').then((m) => console.log(m.labBundle(${JSON.stringify(work)}, '1.31.4')))`], {cwd: root, encoding: 'utf8'}).trim()
+  execFileSync(process.execPath, ['--import', 'tsx', '-e', `import('./test/lab/cluster/bundle.ts').then(async (m) => console.log(await m.standinBundle(${JSON.stringify(work)}, '1.31.4')))`], {cwd: root, encoding: 'utf8'}).trim()
 const skip = execFileSync(process.execPath, ['--import', 'tsx', '-e', "import('./test/lab/cluster/helpers.ts').then(async (m) => console.log((await m.componentPhases()).join(',')))"], {cwd: root, encoding: 'utf8'}).trim()
 
 function specFor(lab, n) {

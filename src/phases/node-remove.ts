@@ -29,9 +29,8 @@ export function nodeRemovePhases(node: string): Phase[] {
         ctx.shared.apiHostForRemove = await api(ctx, node)
       },
       targets: apiTarget,
-      needsRun: () => Promise.resolve(true),
+      needsRun: (ctx) => nodeExists(ctx, node),
       async run(ctx, host) {
-        if (!(await nodeExists(ctx, node))) return
         await change(ctx, host, `kubectl drain ${node}`, `${KUBECTL} drain ${shq(node)} --ignore-daemonsets --delete-emptydir-data --force --timeout=300s`, {timeoutMs: 360_000})
       },
     },
@@ -46,9 +45,8 @@ export function nodeRemovePhases(node: string): Phase[] {
       name: 'delete-node',
       title: `Delete the Node object ${node}`,
       targets: apiTarget,
-      needsRun: () => Promise.resolve(true),
+      needsRun: (ctx) => nodeExists(ctx, node),
       async run(ctx, host) {
-        if (!(await nodeExists(ctx, node))) return
         await change(ctx, host, `kubectl delete node ${node}`, `${KUBECTL} delete node ${shq(node)} --wait=true --timeout=120s`)
       },
     },

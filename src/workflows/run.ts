@@ -62,12 +62,12 @@ export async function runClusterWorkflow(workflow: string, phases: Phase[], o: C
     await Promise.all(hosts.map((h) => h.executor.close().catch(() => {})))
   }
   const onSignal = (sig: NodeJS.Signals) => {
+    // Exit at once: steps in flight fail on the hosts or finish; either way the journal (fsync'd
+    // per finished step) lets the next run resume. The OS closes the connections.
     o.log.warn(`${sig}: stopping; the next run resumes where this one stopped`)
     lock?.release()
     lock = undefined
-    const t = setTimeout(() => process.exit(ExitCode.INTERRUPTED), 2000)
-    t.unref()
-    void closeAll().finally(() => process.exit(ExitCode.INTERRUPTED))
+    process.exit(ExitCode.INTERRUPTED)
   }
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)

@@ -6,6 +6,7 @@ import {copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileS
 import {join} from 'node:path'
 import {cacheDir} from '../../../src/util/paths.js'
 import {makeBundle, makeCa} from '../../unit/cluster/fake-host.js'
+import {buildStandinBundle} from '../../standins/build-bundle.js'
 
 /** containerd + runc .debs from Debian's archive (this machine reaches it; lab hosts do not). */
 export function debianDebs(): string[] {
@@ -30,5 +31,17 @@ export function labBundle(dir: string, version: string): string {
   for (const f of readdirSync(join(b, 'debs'))) rmSync(join(b, 'debs', f))
   for (const d of debianDebs()) copyFileSync(d, join(b, 'debs', d.split('/').pop()!))
   if (!existsSync(join(b, 'bin', 'kubeadm'))) throw new Error('bundle without kubeadm')
+  return b
+}
+
+/**
+ * A bundle with the project's Kubernetes stand-ins (test/standins: kubeadm, kubelet, kubectl
+ * and their support files under lib/) and the real containerd and runc debs.
+ */
+export async function standinBundle(dir: string, version: string): Promise<string> {
+  const b = join(dir, 'bundle')
+  await buildStandinBundle(b, {kubernetesVersion: version.startsWith('v') ? version : `v${version}`})
+  mkdirSync(join(b, 'debs'), {recursive: true})
+  for (const d of debianDebs()) copyFileSync(d, join(b, 'debs', d.split('/').pop()!))
   return b
 }

@@ -7,7 +7,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {cli, repoRoot} from '../../helpers/cli.js'
 import {withLab} from '../helpers/lab.js'
-import {labBundle} from './bundle.js'
+import {standinBundle} from './bundle.js'
 import {componentPhases, presetSysctls, writeSpec} from './helpers.js'
 
 describe('cluster apply: SIGINT', function () {
@@ -21,7 +21,7 @@ describe('cluster apply: SIGINT', function () {
 
   it('exits 130, releases the lock; the next apply resumes and finishes', async () => {
     presetSysctls(lab.hosts)
-    const bundle = labBundle(tmp, '1.31.4')
+    const bundle = await standinBundle(tmp, '1.31.4')
     const skip = (await componentPhases()).join(',')
     const env = {METALPLANE_STATE_DIR: join(tmp, 'state')}
     const spec = writeSpec(lab, tmp, 'sig', ['controller', 'worker'], {bundle})
