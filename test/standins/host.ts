@@ -104,5 +104,5 @@ export function systemctl(...args: string[]): void {
 }
 
 export function ipCmd(...args: string[]): string {
-  return execFileSync('ip', args, {encoding: 'utf8'})
+  return execFileSync('ip', args, {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
 }

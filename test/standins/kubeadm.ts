@@ -267,7 +267,7 @@ async function preflight(kind: 'init' | 'join' | 'join-control-plane', f: Facts,
     const mb = Math.floor(totalmem() / 1024 / 1024)
     if (mb < 1700) errors.push(['Mem', `the system RAM (${mb} MB) is less than the minimum 1700 MB`])
     for (const port of [f.bindPort, 10259, 10257]) if (!(await portFree(port))) errors.push([`Port-${port}`, `Port ${port} is in use`])
-    for (const m of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd']) {
+    for (const m of kind === 'init' ? ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd'] : []) {
       const p = `/etc/kubernetes/manifests/${m}.yaml`
       if (hostExists(p)) errors.push([`FileAvailable-${p.replace(/\//g, '-')}`, `${p} already exists`])
     }
@@ -281,6 +281,12 @@ async function preflight(kind: 'init' | 'join' | 'join-control-plane', f: Facts,
     }
   }
   if (kind !== 'init') {
+    // RunJoinNodeChecks: DirAvailable for the manifests folder, FileAvailable for the kubelet kubeconfigs
+    try {
+      if (readdirSync(hp('/etc/kubernetes/manifests')).length) errors.push(['DirAvailable--etc-kubernetes-manifests', '/etc/kubernetes/manifests is not empty'])
+    } catch {
+      // absent: fine
+    }
     for (const p of ['/etc/kubernetes/kubelet.conf', '/etc/kubernetes/bootstrap-kubelet.conf'])
       if (hostExists(p)) errors.push([`FileAvailable-${p.replace(/\//g, '-')}`, `${p} already exists`])
     if (kind === 'join' && hostExists('/etc/kubernetes/pki/ca.crt'))

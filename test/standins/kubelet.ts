@@ -174,7 +174,14 @@ async function main(): Promise<number> {
   let registered = false
   let lastErr = ''
   while (running) {
-    await pods.sync()
+    try {
+      await pods.sync()
+    } catch (e) {
+      // a failing static pod never takes the kubelet down
+      const m = `static pods: ${(e as Error).message}`
+      if (m !== lastErr) klog('E', m)
+      lastErr = m
+    }
     try {
       if (!conn && kubeconfigPath && hostExists(kubeconfigPath)) conn = loadKubeconfig(kubeconfigPath)
       if (!conn && kubeconfigPath && bootstrapPath && hostExists(bootstrapPath)) conn = await tlsBootstrap(bootstrapPath, kubeconfigPath, certDir, nodeName)
@@ -426,7 +433,17 @@ class StaticPods {
         s.once('error', () => resolve(false))
       })
       if (taken) return
-      ipCmd('addr', 'add', `${address}/${cidr}`, 'dev', iface)
+      try {
+        ipCmd('addr', 'add', `${address}/${cidr}`, 'dev', iface)
+      } catch (e) {
+        const why = String((e as {stderr?: string}).stderr ?? (e as Error).message).trim()
+        return this.once(
+          'kube-vip',
+          text + why,
+          `kube-vip stand-in: cannot add VIP ${address}/${cidr} to ${iface}: ${why}` +
+            (/not permitted/i.test(why) ? ' (kube-vip needs CAP_NET_ADMIN and CAP_NET_RAW on the host; systemd-nspawn grants them with --capability=CAP_NET_ADMIN,CAP_NET_RAW)' : ''),
+        )
+      }
       try {
         ipCmd('neigh', 'flush', 'dev', iface)
       } catch {
