@@ -3,6 +3,7 @@ import {controllers, workers, type Host} from '../hosts/host.js'
 import {initHost, joinMaterial, KUBELET_CONF, selected} from './cluster.js'
 import {BIN_DIR, controlPlaneEndpoint, kubeadmApiVersion, renderJoinConfig} from './kubeadm-config.js'
 import {nodeFacts} from './facts.js'
+import {rollBack} from './kubeadm-init.js'
 import {probe, withSecretFile} from './util.js'
 
 async function join(ctx: RunContext, host: Host, controlPlane: boolean): Promise<void> {
@@ -10,7 +11,7 @@ async function join(ctx: RunContext, host: Host, controlPlane: boolean): Promise
   await ctx.wet(host, what, async () => {
     const m = await joinMaterial(ctx, controlPlane)
     const config = renderJoinConfig(ctx.spec, host.spec, m)
-    await withSecretFile(host, 'kubeadm-join.yaml', config, (path) => host.exec(`${BIN_DIR}/kubeadm join --config ${path}`, {timeoutMs: 900_000, secret: true}))
+    await withSecretFile(host, 'kubeadm-join.yaml', config, (path) => host.exec(`${BIN_DIR}/kubeadm join --config ${path}`, {timeoutMs: 900_000, secret: true})).catch((error) => rollBack(host, error))
   })
 }
 

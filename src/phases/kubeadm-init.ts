@@ -6,6 +6,18 @@ import {nodeFacts} from './facts.js'
 import {BIN_DIR, cgroupDriver, generateCertificateKey, generateToken, kubeadmApiVersion, renderInitConfig, renderKubeVip, vipInterface} from './kubeadm-config.js'
 import {KUBE_VIP_MANIFEST} from './kube-vip.js'
 import {ensureFile, probe, withSecretFile} from './util.js'
+import {CRI_SOCKET} from './kubeadm-config.js'
+
+/**
+ * A failed kubeadm init/join leaves certificates, manifests or kubeconfigs that make the next
+ * attempt fail its own preflight: undo it with kubeadm reset (best effort), then fail.
+ */
+export async function rollBack(host: Host, error: unknown): Promise<never> {
+  const r = await host.exec(`${BIN_DIR}/kubeadm reset --force --cri-socket ${CRI_SOCKET}`, {allowFail: true, timeoutMs: 300_000}).catch(() => undefined)
+  const e = error as Error
+  e.message += r?.code === 0 ? '\n    (undone with kubeadm reset: the next run retries from a clean node)' : '\n    (kubeadm reset afterwards failed too: run `metalplane cluster reset --hosts ' + host.name + '` before retrying)'
+  throw e
+}
 
 /**
  * kubeadm init on the first controller, only when no controller has admin.conf yet. With a VIP,
@@ -39,7 +51,7 @@ export const kubeadmInitPhase: Phase = {
       const config = renderInitConfig(ctx.spec, host.spec, secrets, cgroupDriver(f).driver)
       await withSecretFile(host, 'kubeadm-init.yaml', config, (path) =>
         host.exec(`${BIN_DIR}/kubeadm init --config ${path} --upload-certs`, {timeoutMs: 900_000, secret: true}),
-      )
+      ).catch((error) => rollBack(host, error))
       ctx.shared.initSecrets = secrets
     })
   },

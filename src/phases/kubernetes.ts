@@ -6,6 +6,7 @@ import type {Host} from '../hosts/host.js'
 import {render} from '../render/index.js'
 import {kubeVersion} from '../spec/schema.js'
 import {loadBundle, type Bundle, type BundleFile} from './bundle.js'
+import {nodeFacts} from './facts.js'
 import {BIN_DIR} from './kubeadm-config.js'
 import {shq} from '../hosts/executor.js'
 import {change, ensureFile, fileDiffers, probe, writeRemote} from './util.js'
@@ -58,11 +59,17 @@ export const kubernetesPhase: Phase = {
   name: 'kubernetes',
   title: 'Install kubeadm, kubelet, kubectl',
   async prepare(ctx) {
-    const b = (ctx.shared.bundle ??= loadBundle(ctx.spec)) as Bundle
-    checkBundleVersionLocally(b, `v${kubeVersion(ctx.spec)}`)
+    ctx.shared.bundle ??= loadBundle(ctx.spec)
   },
   async needsRun(ctx, host) {
     const b = ctx.shared.bundle as Bundle
+    // Swapping the binaries under a running node is an upgrade, which needs kubeadm upgrade's
+    // order (control plane first, drains): refuse instead of half-upgrading.
+    const f = host.facts.node ? nodeFacts(host) : undefined
+    const want = `v${kubeVersion(ctx.spec)}`
+    if (f?.kubeletConf && f.kubeadmVersion && f.kubeadmVersion !== want) {
+      throw new Error(`${host.name} runs Kubernetes ${f.kubeadmVersion} and the spec says ${want}: changing the version of a running cluster is an upgrade, which cluster apply does not do; keep spec.kubernetes.version at ${f.kubeadmVersion}`)
+    }
     if ((await staleFiles(host, b)).length > 0) return true
     for (const [p, c] of kubeletUnits()) if (await fileDiffers(host, p, c)) return true
     return !(await probe(host, 'systemctl is-enabled --quiet kubelet'))

@@ -9,7 +9,8 @@ import {joinControllersPhase, joinWorkersPhase} from '../phases/join.js'
 import {kubeVipPhase} from '../phases/kube-vip.js'
 import {kubeadmInitPhase} from '../phases/kubeadm-init.js'
 import {kubeconfigPhase} from '../phases/kubeconfig.js'
-import {kubernetesPhase} from '../phases/kubernetes.js'
+import {checkBundleVersionLocally, kubernetesPhase} from '../phases/kubernetes.js'
+import {kubeVersion} from '../spec/schema.js'
 import {osPhase} from '../phases/os.js'
 import {preflightPhase, type PreflightOptions} from '../phases/preflight.js'
 import {PhaseList, optionalPhases} from './phases.js'
@@ -57,7 +58,10 @@ export function checkSkipPhases(list: PhaseList, skip: string[] = []): void {
 /** Checks that need no host (exit code 2, nothing touched). */
 function checkInputs(o: ApplyOptions): void {
   const skip = new Set(o.skipPhases ?? [])
-  if (!skip.has('containerd') || !skip.has('kubernetes')) loadBundle(o.spec)
+  if (!skip.has('containerd') || !skip.has('kubernetes')) {
+    const b = loadBundle(o.spec)
+    if (!skip.has('kubernetes')) checkBundleVersionLocally(b, `v${kubeVersion(o.spec)}`)
+  }
 }
 
 async function run(workflow: string, phases: Phase[], o: ApplyOptions, extraShared: Record<string, unknown> = {}): Promise<WorkflowResult> {

@@ -9,7 +9,7 @@ import {redact} from '../../../src/util/redact.js'
 import {addNodes, applyCluster, applyPhases} from '../../../src/workflows/apply.js'
 import {resetCluster} from '../../../src/workflows/lifecycle.js'
 import {formatPlan} from '../../../src/workflows/report.js'
-import {fakeCluster, type FakeCluster} from './fake-host.js'
+import {fakeCluster, makeBundle, type FakeCluster} from './fake-host.js'
 
 const HOSTS = [
   {name: 'c1', role: 'controller', address: '10.30.0.11'},
@@ -203,6 +203,43 @@ describe('cluster apply on fake hosts', function () {
     assert.equal((c.file('c1', '/state/kubeadm-calls') ?? '').split('\n').filter((l) => l.startsWith('init ')).length, 1)
     // A new token was created on c1 for the join of the resumed run.
     assert.ok(c.file('c1', '/state/kubeadm-calls')!.includes('token create'))
+  })
+
+  it('a bundle of another version is refused before any change; so is a version change of a running cluster', async () => {
+    setup()
+    const spec132 = c.specText.replace('version: 1.31.4', 'version: 1.32.0')
+    await assert.rejects(
+      applyCluster({spec: parseSpec(spec132), dryRun: false, concurrency: 4, log: silentLogger, renderer: 'silent', connector: c.connector, skipPhases: componentPhases}),
+      (e: unknown) => e instanceof InputError && /the bundle's kubeadm is v1.31.4, the spec wants v1.32.0/.test(e.message),
+    )
+    for (const ex of c.executors.values()) assert.ok(!ex.commands.some((x) => /dpkg|install|kubeadm/.test(x)), ex.name)
+    await run(c, false)
+    const b132 = makeBundle(join(c.dir, 'b132'), '1.32.0')
+    const upgraded = parseSpec(spec132.replace(c.bundle, b132))
+    await assert.rejects(
+      applyCluster({spec: upgraded, dryRun: false, concurrency: 4, log: silentLogger, renderer: 'silent', connector: c.connector, skipPhases: componentPhases}),
+      /c1 runs Kubernetes v1.31.4 and the spec says v1.32.0: changing the version of a running cluster is an upgrade/,
+    )
+  })
+
+  it('a failed kubeadm init is undone with kubeadm reset so the next run retries cleanly', async () => {
+    setup()
+    const c1 = c.executors.get('c1')!
+    const orig = c1.exec.bind(c1)
+    let fail = true
+    c1.exec = async (cmd, opts) => {
+      if (fail && cmd.includes('kubeadm init --config')) {
+        await orig(cmd, opts)
+        throw new Error('control plane did not come up')
+      }
+      return orig(cmd, opts)
+    }
+    await assert.rejects(run(c, false), /c1: control plane did not come up\n\s+\(undone with kubeadm reset/)
+    assert.equal(c.file('c1', '/etc/kubernetes/admin.conf'), undefined, 'reset removed the half-initialised state')
+    fail = false
+    const r = await run(c, false)
+    assert.ok(r.ok)
+    assert.equal((c.file('c1', '/state/kubeadm-calls') ?? '').split('\n').filter((l) => l.startsWith('init ')).length, 2)
   })
 
   it('node add joins only the new host; reset tears down and the next apply starts fresh', async () => {

@@ -149,6 +149,7 @@ export class FakeHostExecutor implements Executor {
         `timeSynced=${f.timeSynced === undefined ? '' : f.timeSynced ? 'yes' : 'no'}`, `timeDaemon=${f.timeDaemon ?? ''}`,
         `adminConf=${f.adminConf ? 1 : 0}`, `kubeletConf=${f.kubeletConf ? 1 : 0}`, `overlay=${f.overlay ? 1 : 0}`, `brNetfilter=${f.brNetfilter ? 1 : 0}`,
         `defaultInterface=${f.defaultInterface ?? ''}`,
+        `kubeadm=${existsSync(this.map('/usr/local/bin/kubeadm')) ? execFileSync(this.map('/usr/local/bin/kubeadm'), ['version', '-o', 'short'], {encoding: 'utf8'}).trim() : ''}`,
       ]
       return {stdout: lines.join('\n') + '\n', stderr: '', code: 0}
     }
