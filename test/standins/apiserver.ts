@@ -53,7 +53,8 @@ export function optionsFromManifest(pod: any, version: string): ApiserverOptions
     serviceClusterIPRange: need('service-cluster-ip-range'),
     signingCertFile: need('client-ca-file'),
     signingKeyFile: need('client-ca-file').replace(/\.crt$/, '.key'),
-    version,
+    // the version a real apiserver reports is its image's
+    version: /:(v\d+\.\d+\.\d+)$/.exec(String(c.image ?? ''))?.[1] ?? version,
   }
 }
 

@@ -523,6 +523,34 @@ controlPlane:
       assert.match(r.stdout, new RegExp(`^kubeadm join 127.0.0.1:${PORT} --token [a-z0-9]{6}\\.[a-z0-9]{16} --discovery-token-ca-cert-hash sha256:[0-9a-f]{64} \\n$`))
     })
 
+    it('kubeadm upgrade: plan, the version-skew rules, apply -y bumps the control-plane images', async () => {
+      const plan = await run('kubeadm', ['upgrade', 'plan'], cp.env)
+      assert.equal(plan.code, 0, plan.stderr)
+      assert.match(plan.stdout, /Cluster version: v1.31.2[\s\S]*up-to-date/)
+      const noYes = await run('kubeadm', ['upgrade', 'apply', 'v1.31.2'], cp.env)
+      assert.equal(noYes.code, 1)
+      const higher = await run('kubeadm', ['upgrade', 'apply', 'v1.32.0', '-y'], cp.env)
+      assert.equal(higher.code, 1)
+      assert.match(higher.stderr, /Specified version to upgrade to "v1.32.0" is higher than the kubeadm version "v1.31.2"/)
+      const skip = await run('kubeadm', ['upgrade', 'apply', 'v1.33.0', '-y'], {...cp.env, STANDIN_KUBERNETES_VERSION: 'v1.33.0'})
+      assert.equal(skip.code, 1)
+      assert.match(skip.stderr, /kubeadm can upgrade only 1 minor version at a time/)
+      const up = await run('kubeadm', ['upgrade', 'apply', 'v1.32.1', '-y'], {...cp.env, STANDIN_KUBERNETES_VERSION: 'v1.32.1'})
+      assert.equal(up.code, 0, up.stderr)
+      assert.match(up.stdout, /SUCCESS! Your cluster was upgraded to "v1.32.1"/)
+      assert.match(readFileSync(join(cp.root, 'etc/kubernetes/manifests/kube-apiserver.yaml'), 'utf8'), /image: registry.k8s.io\/kube-apiserver:v1.32.1/)
+      const node = await run('kubeadm', ['upgrade', 'node'], {...cp.env, STANDIN_KUBERNETES_VERSION: 'v1.32.1'})
+      assert.equal(node.code, 0, node.stderr)
+      // the kubelet restarts the apiserver from the new manifest: it reports the image's version
+      let server = ''
+      for (let i = 0; i < 20 && server !== 'v1.32.1'; i++) {
+        await new Promise((r) => setTimeout(r, 500))
+        const v = await kubectl(['version', '-o', 'json'])
+        server = v.code === 0 ? JSON.parse(v.stdout).serverVersion.gitVersion : ''
+      }
+      assert.equal(server, 'v1.32.1')
+    })
+
     it('kubeadm reset -f removes what init wrote', async () => {
       await worker.kubelet?.stop()
       const r = await run('kubeadm', ['reset', '-f'], worker.env)
