@@ -119,7 +119,8 @@ const RESET_FLAGS: FlagSpec = {
 // kubeadm's ValidateMixedArguments: flags allowed together with --config
 function mixedArgs(p: Parsed): void {
   if (!str(p, 'config')) return
-  const allowed = new Set(['config', 'ignore-preflight-errors', 'dry-run', 'kubeconfig', 'node-name', 'kubeconfig-dir', 'upload-certs', 'print-manifest', 'print-join-command', 'rootfs', 'v', 'log-file', 'yes', 'help', 'control-plane'])
+  // cmd/kubeadm/app/apis/kubeadm/validation/validation.go isAllowedFlag (plus skip-*)
+  const allowed = new Set(['config', 'ignore-preflight-errors', 'dry-run', 'kubeconfig', 'node-name', 'kubeconfig-dir', 'upload-certs', 'print-join-command', 'rootfs', 'v', 'log-file', 'help'])
   const bad = Object.keys(p.flags).filter((f) => !allowed.has(f) && !f.startsWith('skip-') && f !== 'add-dir-header' && f !== 'one-output')
   if (bad.length) fail(`can not mix '--config' with arguments [${bad.sort().join(' ')}]`)
 }

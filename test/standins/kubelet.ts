@@ -91,6 +91,23 @@ async function main(): Promise<number> {
     if (v !== undefined && !/^-?\d+(\.\d+)?$/.test(v)) commandFailed(`failed to parse kubelet flag: invalid argument "${v}" for "--${f}" flag: strconv.ParseInt: parsing "${v}": invalid syntax`)
   }
 
+  // validateKubeletFlags: --node-labels may not set kubernetes.io / k8s.io labels outside the kubelet's own
+  const labelsFlag = parseLabels(str(p, 'node-labels'))
+  const ALLOWED_PREFIXES = ['kubelet.kubernetes.io', 'node.kubernetes.io']
+  const ALLOWED = ['beta.kubernetes.io/arch', 'beta.kubernetes.io/instance-type', 'beta.kubernetes.io/os', 'failure-domain.beta.kubernetes.io/region', 'failure-domain.beta.kubernetes.io/zone', 'kubernetes.io/arch', 'kubernetes.io/hostname', 'kubernetes.io/os', 'node.kubernetes.io/instance-type', 'topology.kubernetes.io/region', 'topology.kubernetes.io/zone']
+  const unknownLabels = Object.keys(labelsFlag).filter((k) => {
+    const ns = k.includes('/') ? k.split('/')[0] : ''
+    const isK8s = ns === 'kubernetes.io' || ns === 'k8s.io' || ns.endsWith('.kubernetes.io') || ns.endsWith('.k8s.io')
+    return isK8s && !ALLOWED.includes(k) && !ALLOWED_PREFIXES.some((pre) => ns === pre || ns.endsWith(`.${pre}`))
+  })
+  if (unknownLabels.length)
+    commandFailed(
+      `failed to validate kubelet flags: unknown 'kubernetes.io' or 'k8s.io' labels specified with --node-labels: [${unknownLabels.sort().join(' ')}]\n--node-labels in the 'kubernetes.io' namespace must begin with an allowed prefix (${ALLOWED_PREFIXES.join(', ')}) or be in the specifically allowed set (${ALLOWED.join(', ')})`,
+    )
+  for (const [k, v] of Object.entries(labelsFlag))
+    if (!/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(k) || !/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/.test(v))
+      commandFailed(`failed to validate kubelet flags: invalid node labels: ${k}=${v}`)
+
   // ---- configuration file
   const configPath = str(p, 'config')
   let cfg: any = {}

@@ -112,6 +112,9 @@ describe('stand-ins: Kubernetes tools for lab hosts', function () {
       const r = await run('kubeadm', ['init', '--config', f, '--pod-network-cidr', '10.244.0.0/16'])
       assert.equal(r.code, 1)
       assert.match(r.stderr, /can not mix '--config' with arguments \[pod-network-cidr\]/)
+      const j = await run('kubeadm', ['join', '--config', f, '--control-plane'])
+      assert.equal(j.code, 1)
+      assert.match(j.stderr, /can not mix '--config' with arguments \[control-plane\]/)
     })
 
     it('kubelet fails on removed flags and before kubeadm wrote its config', async () => {
@@ -120,6 +123,9 @@ describe('stand-ins: Kubernetes tools for lab hosts', function () {
         assert.equal(r.code, 1, flag)
         assert.match(r.stderr, /failed to parse kubelet flag: unknown flag/)
       }
+      const role = await run('kubelet', ['--node-labels=node-role.kubernetes.io/worker=,node.kubernetes.io/pool=a'])
+      assert.equal(role.code, 1)
+      assert.match(role.stderr, /unknown 'kubernetes.io' or 'k8s.io' labels specified with --node-labels: \[node-role.kubernetes.io\/worker\]/)
       const h = await fakeHost('pre')
       try {
         const r = await run('kubelet', ['--config=/var/lib/kubelet/config.yaml'], h.env)
