@@ -6,7 +6,7 @@
 // API work (upload-config, bootstrap tokens, mark-control-plane, join discovery) goes to the
 // kube-apiserver stand-in the kubelet stand-in starts from the kube-apiserver manifest.
 import {createCipheriv, createDecipheriv, randomBytes} from 'node:crypto'
-import {readdirSync, readFileSync, rmSync} from 'node:fs'
+import {accessSync, constants, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {createServer} from 'node:net'
 import {cpus, totalmem} from 'node:os'
 import {request as httpRequest} from 'node:http'
@@ -249,6 +249,20 @@ function facts(cfg: KubeadmConfig, nodeReg: any, endpoint: any, warnings: string
 
 // ------------------------------------------------------------------------------------------ preflight
 
+/** exec.LookPath for kubeadm's InPathCheck: PATH plus root's sbin dirs; under STANDIN_ROOT the root's standard dirs. */
+function inPath(exe: string): boolean {
+  const std = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']
+  const dirs = underRoot() ? std : [...(process.env.PATH ?? '').split(':').filter(Boolean), ...std]
+  return dirs.some((d) => {
+    try {
+      accessSync(hp(`${d}/${exe}`), constants.X_OK)
+      return true
+    } catch {
+      return false
+    }
+  })
+}
+
 async function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createServer()
@@ -268,7 +282,7 @@ async function preflight(kind: 'init' | 'join' | 'join-control-plane', f: Facts,
     const mb = Math.floor(totalmem() / 1024 / 1024)
     if (mb < 1700) errors.push(['Mem', `the system RAM (${mb} MB) is less than the minimum 1700 MB`])
     for (const port of [f.bindPort, 10259, 10257]) if (!(await portFree(port))) errors.push([`Port-${port}`, `Port ${port} is in use`])
-    for (const m of kind === 'init' ? ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd'] : []) {
+    for (const m of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd']) {
       const p = `/etc/kubernetes/manifests/${m}.yaml`
       if (hostExists(p)) errors.push([`FileAvailable-${p.replace(/\//g, '-')}`, `${p} already exists`])
     }
@@ -282,18 +296,19 @@ async function preflight(kind: 'init' | 'join' | 'join-control-plane', f: Facts,
     }
   }
   if (kind !== 'init') {
-    // RunJoinNodeChecks: DirAvailable for the manifests folder, FileAvailable for the kubelet kubeconfigs
-    try {
-      if (readdirSync(hp('/etc/kubernetes/manifests')).length) errors.push(['DirAvailable--etc-kubernetes-manifests', '/etc/kubernetes/manifests is not empty'])
-    } catch {
-      // absent: fine
-    }
+    // JoinNodeChecks: FileAvailable for the kubelet kubeconfigs (and the CA for workers)
     for (const p of ['/etc/kubernetes/kubelet.conf', '/etc/kubernetes/bootstrap-kubelet.conf'])
       if (hostExists(p)) errors.push([`FileAvailable-${p.replace(/\//g, '-')}`, `${p} already exists`])
     if (kind === 'join' && hostExists('/etc/kubernetes/pki/ca.crt'))
       errors.push(['FileAvailable--etc-kubernetes-pki-ca.crt', '/etc/kubernetes/pki/ca.crt already exists'])
   }
   if (!(await portFree(10250))) errors.push(['Port-10250', 'Port 10250 is in use'])
+  // addExecChecks (linux): conntrack only for control planes < 1.32 (init passes the version, join "")
+  const execs: [string, boolean][] = [['ip', true], ['iptables', true], ['mount', true], ['nsenter', true], ['ebtables', false], ['ethtool', false], ['socat', false], ['tc', false], ['touch', false]]
+  const kv = kind === 'init' ? parseVersion(f.kubernetesVersion ?? '') : undefined
+  if (kv && kv.major === 1 && kv.minor < 32) execs.unshift(['conntrack', true])
+  for (const [exe, mandatory] of execs)
+    if (!inPath(exe)) (mandatory ? errors : warnings).push([`FileExisting-${exe}`, `${exe} not found in system path`])
   const fwd = '/proc/sys/net/ipv4/ip_forward'
   let fwdVal = ''
   try {
@@ -322,7 +337,7 @@ async function preflight(kind: 'init' | 'join' | 'join-control-plane', f: Facts,
   for (const [n, m] of errors.filter(([n]) => ignored(n))) process.stderr.write(`\t[WARNING ${n}]: ${m}\n`)
   if (real.length)
     fail(
-      `error execution phase preflight: [preflight] Some fatal errors occurred:\n${real.map(([n, m]) => `\t[ERROR ${n}]: ${m}`).join('\n')}\n[preflight] If you know what you are doing, you can make a check non-fatal with \`--ignore-preflight-errors=...\``,
+      `[preflight] Some fatal errors occurred:\n${real.map(([n, m]) => `\t[ERROR ${n}]: ${m}`).join('\n')}\n[preflight] If you know what you are doing, you can make a check non-fatal with \`--ignore-preflight-errors=...\`\nerror execution phase preflight: preflight checks failed`,
     )
 }
 

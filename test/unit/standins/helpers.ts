@@ -1,7 +1,7 @@
 // Test helpers for the Kubernetes stand-ins: a bundle built once, "hosts" as temp roots
 // (STANDIN_ROOT), a fake containerd socket, and a systemd-like restart loop for the kubelet.
 import {spawn, type ChildProcess} from 'node:child_process'
-import {mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {createServer, type Server} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -39,7 +39,7 @@ export interface FakeHost {
 }
 
 /** A host as a temp directory: ip_forward=1, no swap, containerd config + socket, a CNI config. */
-export async function fakeHost(name: string, opts: {systemdCgroup?: boolean; cni?: boolean; socket?: boolean} = {}): Promise<FakeHost> {
+export async function fakeHost(name: string, opts: {systemdCgroup?: boolean; cni?: boolean; socket?: boolean; tools?: boolean} = {}): Promise<FakeHost> {
   const root = mkdtempSync(join(tmpdir(), `mp-standin-${name}-`))
   const w = (p: string, text: string) => {
     mkdirSync(join(root, p, '..'), {recursive: true})
@@ -53,6 +53,12 @@ export async function fakeHost(name: string, opts: {systemdCgroup?: boolean; cni
     w('opt/cni/bin/bridge', '')
     w('opt/cni/bin/portmap', '')
   }
+  // the executables kubeadm's preflight looks up (iptables and conntrack are not in a bookworm minbase)
+  if (opts.tools ?? true)
+    for (const exe of ['usr/sbin/iptables', 'usr/sbin/conntrack', 'bin/ip', 'bin/mount', 'usr/bin/nsenter', 'usr/sbin/ebtables', 'usr/sbin/ethtool', 'usr/bin/socat', 'sbin/tc', 'bin/touch']) {
+      w(exe, '#!/bin/sh\n')
+      chmodSync(join(root, exe), 0o755)
+    }
   mkdirSync(join(root, 'run/containerd'), {recursive: true})
   mkdirSync(join(root, 'var'), {recursive: true})
   symlinkSync('../run', join(root, 'var/run'))

@@ -236,13 +236,17 @@ apiServer:
     })
 
     it('fails preflight when ip_forward is 0 or the CRI socket is missing', async () => {
-      const h = await fakeHost('pf', {socket: false})
+      const h = await fakeHost('pf', {socket: false, tools: false})
       try {
         writeFile(join(h.root, 'proc/sys/net/ipv4'), 'ip_forward', '0\n')
         const r = await run('kubeadm', ['init', '--config', writeFile(tmp, 'pf.yaml', v1beta4())], h.env)
         assert.equal(r.code, 1)
         assert.match(r.stderr, /\[ERROR FileContent--proc-sys-net-ipv4-ip_forward\]: \/proc\/sys\/net\/ipv4\/ip_forward contents are not set to 1/)
         assert.match(r.stderr, /\[ERROR CRI\]: container runtime is not running/)
+        assert.match(r.stderr, /\[ERROR FileExisting-iptables\]: iptables not found in system path/)
+        assert.match(r.stderr, /\[ERROR FileExisting-conntrack\]: conntrack not found in system path/)
+        assert.match(r.stderr, /\[WARNING FileExisting-socat\]: socat not found in system path/)
+        assert.match(r.stderr, /error execution phase preflight: preflight checks failed/)
       } finally {
         await removeHost(h)
       }
