@@ -5,32 +5,20 @@
 // kubelet.service with the project's unit and drop-in.
 import assert from 'node:assert/strict'
 import {execFileSync} from 'node:child_process'
-import {mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {execa} from 'execa'
 import {LAB_KUBERNETES_VERSION} from '../../../src/lab/lab.js'
 import {render} from '../../../src/render/index.js'
-import {cacheDir} from '../../../src/util/paths.js'
 import {buildStandinBundle} from '../../standins/build-bundle.js'
 import {debianDebs} from '../cluster/bundle.js'
+import {kubeadmHostDebs} from './host-debs.js'
 import {presetSysctls} from '../cluster/helpers.js'
 import {withLab, type LabHandle} from '../helpers/lab.js'
 
 const VERSION = `v${LAB_KUBERNETES_VERSION}`
 
-/**
- * What kubeadm's preflight requires that a bookworm minbase lacks: iptables and (for control planes
- * < 1.32) conntrack, with the libraries they need there. Downloaded on this machine (cached).
- */
-function kubeadmHostDebs(): string[] {
-  const dir = join(cacheDir(), 'test-debs', 'kubeadm-host')
-  const pkgs = ['iptables', 'conntrack', 'libip6tc2', 'libnetfilter-conntrack3', 'libnfnetlink0', 'libnftnl11', 'netbase']
-  mkdirSync(dir, {recursive: true})
-  const have = () => readdirSync(dir).filter((f) => f.endsWith('.deb'))
-  if (!pkgs.every((p) => have().some((f) => f.startsWith(`${p}_`)))) execFileSync('apt-get', ['download', ...pkgs], {cwd: dir, stdio: 'ignore', timeout: 300_000})
-  return have().map((f) => join(dir, f))
-}
 
 async function upload(lab: LabHandle, hostIndex: number, tarball: string, dest: string): Promise<void> {
   const h = lab.hosts[hostIndex]
