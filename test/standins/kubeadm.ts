@@ -5,6 +5,7 @@
 // X.509), kubeconfigs, static pod manifests, /var/lib/kubelet/{config.yaml,kubeadm-flags.env}.
 // API work (upload-config, bootstrap tokens, mark-control-plane, join discovery) goes to the
 // kube-apiserver stand-in the kubelet stand-in starts from the kube-apiserver manifest.
+import {execFileSync} from 'node:child_process'
 import {createCipheriv, createDecipheriv, randomBytes} from 'node:crypto'
 import {accessSync, constants, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {createServer} from 'node:net'
@@ -309,6 +310,20 @@ async function preflight(kind: 'init' | 'join' | 'join-control-plane', f: Facts,
   if (kv && kv.major === 1 && kv.minor < 32) execs.unshift(['conntrack', true])
   for (const [exe, mandatory] of execs)
     if (!inPath(exe)) (mandatory ? errors : warnings).push([`FileExisting-${exe}`, `${exe} not found in system path`])
+  // KubeletVersionCheck (init): runs `kubelet --version`; newer than the control plane is an error
+  if (kind === 'init' && kv && !underRoot() && inPath('kubelet')) {
+    try {
+      const out = execFileSync('kubelet', ['--version'], {encoding: 'utf8', timeout: 20_000, stdio: ['ignore', 'pipe', 'ignore']}).trim()
+      const k = parseVersion(out.replace(/^Kubernetes /, ''))
+      if (!k) errors.push(['KubeletVersion', `couldn't get kubelet version: cannot parse "${out}"`])
+      else if (k.minor > kv.minor)
+        errors.push(['KubeletVersion', `the kubelet version is higher than the control plane version. This is not a supported version skew and may lead to a malfunctional cluster. Kubelet version: "${out.replace(/^Kubernetes /, '')}" Control plane version: "${f.kubernetesVersion}"`])
+      else if (k.minor < kv.minor - 3)
+        errors.push(['KubeletVersion', `Kubelet version "${out.replace(/^Kubernetes /, '')}" is lower than kubeadm can support. Please upgrade kubelet`])
+    } catch (e) {
+      errors.push(['KubeletVersion', `couldn't get kubelet version: ${(e as Error).message.split('\n')[0]}`])
+    }
+  }
   const fwd = '/proc/sys/net/ipv4/ip_forward'
   let fwdVal = ''
   try {
