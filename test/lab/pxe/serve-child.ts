@@ -2,7 +2,7 @@
  * Runs the PXE service library inside a network namespace (started with `ip netns exec`), with
  * the SQLite inventory store as the sink. Prints one JSON line per event on stdout:
  * {"event":"ready",...}, {"event":"report",...}, {"event":"stopped"}. Stops on SIGTERM/SIGINT.
- * Usage: ip netns exec NS node --import tsx serve-child.ts IFACE DHCP_RANGE KERNEL INITRD DB [ipv6ra]
+ * Usage: ip netns exec NS node --import tsx serve-child.ts IFACE DHCP_RANGE|proxy KERNEL INITRD DB [ipv6ra]
  */
 import {openInventoryStore} from '../../../src/inventory/open.js'
 import {startPxeService} from '../../../src/pxe/service.js'
@@ -13,7 +13,7 @@ const out = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n')
 const store = await openInventoryStore(`sqlite://${db}`)
 const svc = await startPxeService({
   interface: iface,
-  dhcpRange: range,
+  dhcpRange: range === 'proxy' ? undefined : range,
   kernel,
   initrd,
   sink: store,
