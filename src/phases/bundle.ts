@@ -12,8 +12,11 @@ import type {ClusterSpec} from '../spec/schema.js'
  *   <bundle>/bin/crictl                      optional
  *   <bundle>/lib/**                          optional support files of those binaries, installed
  *                                            under /usr/lib/** with their modes
- *   <bundle>/debs/*.deb                      containerd, runc and their dependencies
- *                                            (e.g. `apt-get download containerd runc`),
+ *   <bundle>/debs/*.deb                      containerd, runc, conntrack, iptables and the
+ *                                            dependencies the hosts lack (on Debian 12 minbase:
+ *                                            `apt-get download containerd runc conntrack iptables
+ *                                            libnetfilter-conntrack3 libnfnetlink0 libnftnl11
+ *                                            libip6tc2 netbase`),
  *                                            installed together with `dpkg -i`; when absent,
  *                                            containerd comes from the hosts' apt sources
  *

@@ -44,9 +44,17 @@ export function debMarker(b: Bundle): string {
   return b.debs.map((d) => `${d.sha256}  ${d.name}`).join('\n') + '\n'
 }
 
+/** Commands a node needs and the Debian packages that bring them (kubeadm's preflight wants conntrack and iptables). */
+export const NODE_PACKAGES: Record<string, string> = {containerd: 'containerd', runc: 'runc', conntrack: 'conntrack', iptables: 'iptables'}
+
+async function missingCommands(host: Host): Promise<string[]> {
+  const r = await host.exec(Object.keys(NODE_PACKAGES).map((c) => `command -v ${c} >/dev/null || echo ${c}`).join('; '), {allowFail: true})
+  return r.stdout.split(/\s+/).filter(Boolean)
+}
+
 async function installNeeded(host: Host, b: Bundle): Promise<boolean> {
-  if (b.debs.length > 0) return (await readRemote(host, DEB_MARKER)) !== debMarker(b)
-  return !(await probe(host, 'command -v containerd >/dev/null'))
+  if (b.debs.length > 0 && (await readRemote(host, DEB_MARKER)) !== debMarker(b)) return true
+  return (await missingCommands(host)).length > 0
 }
 
 async function serviceOk(host: Host): Promise<boolean> {
@@ -54,13 +62,13 @@ async function serviceOk(host: Host): Promise<boolean> {
 }
 
 /**
- * containerd from the bundle's .debs (dpkg -i, all at once so dependencies resolve among them)
- * or, without debs, from the host's apt sources; configured from templates/containerd and
- * restarted when its config changed.
+ * containerd, runc, conntrack and iptables from the bundle's .debs (dpkg -i, all at once so
+ * dependencies resolve among them) or, without debs, from the host's apt sources; containerd
+ * configured from templates/containerd and restarted when its config changed.
  */
 export const containerdPhase: Phase = {
   name: 'containerd',
-  title: 'Install and configure containerd',
+  title: 'Install containerd, runc, conntrack, iptables; configure containerd',
   async prepare(ctx) {
     ctx.shared.bundle ??= loadBundle(ctx.spec)
   },
@@ -83,8 +91,14 @@ export const containerdPhase: Phase = {
           await writeRemote(host, DEB_MARKER, debMarker(b))
           await host.exec(`rm -rf ${DEB_DIR}`)
         })
-      } else {
-        await change(ctx, host, 'install containerd (apt-get install containerd)', 'DEBIAN_FRONTEND=noninteractive apt-get install -y -o Dpkg::Options::=--force-confold containerd', {timeoutMs: 900_000})
+      }
+      const missing = ctx.dryRun ? [] : await missingCommands(host)
+      if (b.debs.length === 0 || missing.length > 0) {
+        const pkgs = b.debs.length === 0 ? Object.values(NODE_PACKAGES) : missing.map((c) => NODE_PACKAGES[c])
+        if (b.debs.length > 0) {
+          throw new Error(`after installing ${b.dir}/debs, ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} still missing: add the Debian package(s) ${pkgs.join(', ')} and their dependencies to ${b.dir}/debs (apt-get download)`)
+        }
+        await change(ctx, host, `install ${pkgs.join(', ')} (apt-get install)`, `DEBIAN_FRONTEND=noninteractive apt-get install -y -o Dpkg::Options::=--force-confold ${pkgs.join(' ')}`, {timeoutMs: 900_000})
       }
     }
     for (const [path, content] of containerdFiles(ctx.spec, host)) {

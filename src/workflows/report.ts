@@ -6,7 +6,8 @@ const indent = (s: string, n: number) => s.replace(/\n$/, '').split('\n').map((l
 /** Human plan: per host, the phase and action of every change, file changes with their diff. */
 export function formatPlan(r: WorkflowResult, spec: ClusterSpec, opts: {diffs?: boolean} = {}): string {
   const out: string[] = []
-  const hosts = [...new Set(r.actions.map((a) => a.host))]
+  const order = new Map(spec.spec.hosts.map((h, i) => [h.name, i]))
+  const hosts = [...new Set(r.actions.map((a) => a.host))].sort((a, b) => (order.get(a) ?? 1e9) - (order.get(b) ?? 1e9))
   if (r.actions.length === 0) {
     out.push(`Cluster ${r.cluster}: nothing to do; every host is as the spec wants.`)
     return out.join('\n') + '\n'

@@ -11,7 +11,7 @@ export type ApplyResult = WorkflowResult & {kubeconfig: string}
 export default class ClusterApply extends BaseCommand<typeof ClusterApply> {
   static override summary = 'Bring every host of the spec to a working Kubernetes cluster; a second run changes nothing.'
   static override description =
-    'Phases, in order: connect, facts, preflight, os, containerd, kubernetes, kubeadm-init, join-controllers, kube-vip, join-workers, [cni, storage, gpu phases], kubeconfig. A failed preflight stops before any change (exit code 5). The run is journaled: after an interruption (Ctrl-C: exit 130) or a failure, the next apply with the same spec resumes without repeating finished steps. Another run holding the cluster lock: exit code 3.'
+    'Phases, in order: connect, facts, preflight, os, containerd, kubernetes, kubeadm-init, join-controllers, kube-vip, join-workers, [cni, storage, gpu phases], kubeconfig. A failed preflight stops before any change (exit code 5). The bundle (spec.bundle) holds bin/kubeadm, bin/kubelet, bin/kubectl of the spec version (installed to /usr/local/bin), optional lib/** (installed under /usr/lib) and debs/*.deb (containerd, runc; installed with dpkg -i; without them containerd comes from the apt sources of the hosts). The run is journaled: after an interruption (Ctrl-C: exit 130) or a failure, the next apply with the same spec resumes without repeating finished steps. Another run holding the cluster lock: exit code 3.'
   static override examples = ['<%= config.bin %> cluster apply -c cluster.yaml', '<%= config.bin %> cluster apply -c cluster.yaml --skip-phases kube-vip --json']
   static override flags = {
     ...clusterFlags,

@@ -43,7 +43,8 @@ describe('cluster apply: 1 controller + 2 workers', function () {
     const plan = cli(['cluster', 'plan', '-c', spec, '--skip-phases', skip], {env})
     assert.equal(plan.code, 0, plan.stderr)
     assert.match(plan.stdout, /^node1 \(controller\)$/m)
-    assert.match(plan.stdout, /containerd +install containerd_.*\.deb, runc_.*\.deb \(dpkg -i\)/)
+    assert.match(plan.stdout, /containerd +install .*containerd_.*\.deb.*, runc_.*\.deb \(dpkg -i\)/)
+    assert.ok(plan.stdout.indexOf('node1 (controller)') < plan.stdout.indexOf('node2 (worker)'), 'hosts in spec order')
     assert.match(plan.stdout, /^ +\+ +SystemdCgroup = true$/m)
     assert.match(plan.stdout, /kubeadm-init +kubeadm init --upload-certs \(config kubeadm.k8s.io\/v1beta4/)
     for (const h of lab.hosts) {
@@ -88,6 +89,18 @@ describe('cluster apply: 1 controller + 2 workers', function () {
     assert.match(r.json.error.message, /spec.hosts\[1\].role/)
     const after = await lab.ssh(lab.hosts[1], 'stat -c %Y /etc/containerd/config.toml')
     assert.equal(String(after.stdout), String(before.stdout))
+  })
+
+  it('an unknown host key is refused: exit 4, nothing touched', async () => {
+    const empty = join(tmp, 'empty_known_hosts')
+    writeFileSync(empty, '')
+    const spec = writeSpec(lab, join(tmp, 'hk'), 'basic', ['controller', 'worker', 'worker'], {bundle})
+    writeFileSync(spec, readFileSync(spec, 'utf8').replace(lab.info.knownHosts, empty))
+    const r = apply(spec)
+    assert.equal(r.code, 4, r.stdout + r.stderr)
+    assert.match(r.json.error.message, /node1/)
+    assert.match(r.json.error.message, /SHA256:/)
+    assert.equal(readFileSync(empty, 'utf8'), '', 'not recorded without --accept-new-host-keys')
   })
 
   it('cluster reset tears down, needs --yes without a terminal', async () => {

@@ -8,13 +8,17 @@ import {cacheDir} from '../../../src/util/paths.js'
 import {makeBundle, makeCa} from '../../unit/cluster/fake-host.js'
 import {buildStandinBundle} from '../../standins/build-bundle.js'
 
-/** containerd + runc .debs from Debian's archive (this machine reaches it; lab hosts do not). */
+/**
+ * The node packages as .debs from Debian's archive (this machine reaches it; lab hosts do not):
+ * containerd, runc, conntrack, iptables and what the lab's minbase tree lacks of their dependencies.
+ */
+export const NODE_DEBS = ['containerd', 'runc', 'conntrack', 'iptables', 'libnetfilter-conntrack3', 'libnfnetlink0', 'libnftnl11', 'libip6tc2', 'netbase']
 export function debianDebs(): string[] {
-  const dir = join(cacheDir(), 'test-debs', 'containerd')
+  const dir = join(cacheDir(), 'test-debs', 'k8s-node')
   mkdirSync(dir, {recursive: true})
   const have = () => readdirSync(dir).filter((f) => f.endsWith('.deb'))
-  if (!have().some((f) => f.startsWith('containerd_')) || !have().some((f) => f.startsWith('runc_'))) {
-    execFileSync('apt-get', ['download', 'containerd', 'runc'], {cwd: dir, stdio: 'ignore', timeout: 300_000})
+  if (!NODE_DEBS.every((p) => have().some((f) => f.startsWith(`${p}_`)))) {
+    execFileSync('apt-get', ['download', ...NODE_DEBS], {cwd: dir, stdio: 'ignore', timeout: 300_000})
   }
   return have().map((f) => join(dir, f))
 }

@@ -80,6 +80,7 @@ fi
 `,
   dpkg: `#!/bin/sh
 mkdir -p $ROOT/state; for a in "$@"; do case $a in *.deb) echo $(basename $a) >> $ROOT/state/dpkg-installed ;; esac; done
+for c in containerd runc conntrack iptables; do printf '#!/bin/sh\\nexit 0\\n' > $ROOT/fakebin/$c; chmod +x $ROOT/fakebin/$c; done
 `,
   ctr: `#!/bin/sh
 test -e $ROOT/state/systemd/containerd.active
