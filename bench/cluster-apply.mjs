@@ -62,7 +62,8 @@ function once(n) {
     const r2 = cli(args, {quiet: true})
     const reapply = Number(process.hrtime.bigint() - t) / 1e9
     if (r2.changed !== 0) throw new Error(`re-apply changed ${r2.changed} steps`)
-    return {apply, reapply}
+    const phases = Object.fromEntries(r.phases.map((p) => [p.name, Math.max(0, ...p.steps.map((x) => x.seconds ?? 0))]))
+    return {apply, reapply, phases}
   } finally {
     spawnSync(process.execPath, [bin, 'lab', 'down', '--name', name], {env, stdio: 'ignore'})
   }
@@ -82,6 +83,8 @@ try {
   console.log(`  apply, 1 host (controller)                   ${m1.toFixed(2)} s`)
   console.log(`  apply, 6 hosts (1 controller + 5 workers)    ${m6.toFixed(2)} s  ${(m6 / m1).toFixed(2)}x 1 host`)
   console.log(`  re-apply, 6 hosts (nothing to do)            ${r6.toFixed(2)} s  ${(r6 / m6).toFixed(2)}x apply`)
+  const slow = Object.entries(six.at(-1).phases).sort((a, b) => b[1] - a[1]).slice(0, 3)
+  console.log(`  slowest phases on 6 hosts (longest host step): ${slow.map(([n, t]) => `${n} ${t.toFixed(1)} s`).join(', ')}`)
   if (process.env.BENCH_JSON) console.log(JSON.stringify({bench: 'cluster-apply', runs, apply1: m1, apply6: m6, reapply6: r6}))
 } finally {
   rmSync(work, {recursive: true, force: true})

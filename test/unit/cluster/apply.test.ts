@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {existsSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {WorkflowFailedError, type WorkflowResult} from '../../../src/engine/manager.js'
 import {ExitCode, InputError} from '../../../src/errors.js'
@@ -220,6 +220,22 @@ describe('cluster apply on fake hosts', function () {
       applyCluster({spec: upgraded, dryRun: false, concurrency: 4, log: silentLogger, renderer: 'silent', connector: c.connector, skipPhases: componentPhases}),
       /c1 runs Kubernetes v1.31.4 and the spec says v1.32.0: changing the version of a running cluster is an upgrade/,
     )
+  })
+
+  it('a bundle whose debs do not bring conntrack/iptables fails naming the packages', async () => {
+    setup()
+    for (const ex of c.executors.values()) {
+      // the fake dpkg brings only containerd and runc
+      const dpkg = join(ex.root, 'fakebin', 'dpkg')
+      writeFileSync(dpkg, readFileSync(dpkg, 'utf8').replace('for c in containerd runc conntrack iptables', 'for c in containerd runc'))
+    }
+    await assert.rejects(run(c, false), (e: unknown) => {
+      assert.ok(e instanceof WorkflowFailedError)
+      assert.match(e.message, /phase "containerd" failed/)
+      // (iptables may exist on the machine running the tests; conntrack must be reported)
+      assert.match(e.message, /conntrack(, iptables)? (is|are) still missing: add the Debian package\(s\) conntrack(, iptables)? and their dependencies to .*\/debs/)
+      return true
+    })
   })
 
   it('a failed kubeadm init is undone with kubeadm reset so the next run retries cleanly', async () => {
