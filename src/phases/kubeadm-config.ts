@@ -60,7 +60,17 @@ const q = (s: string) => JSON.stringify(s)
 
 const CONTROL_PLANE_TAINT = {key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule'}
 /** Label keys the kubelet may not set on itself (NodeRestriction). */
+/** Well-known kubernetes.io labels the kubelet may set (kubelet's IsKubeletLabel). */
+const KUBELET_LABELS = new Set([
+  'kubernetes.io/hostname',
+  'kubernetes.io/os',
+  'kubernetes.io/arch',
+  'topology.kubernetes.io/region',
+  'topology.kubernetes.io/zone',
+  'node.kubernetes.io/instance-type',
+])
 export function kubeletMaySet(key: string): boolean {
+  if (KUBELET_LABELS.has(key)) return true
   const prefix = key.includes('/') ? key.split('/')[0] : ''
   if (!/(^|\.)(kubernetes\.io|k8s\.io)$/.test(prefix)) return true
   return /(^|\.)(kubelet|node)\.kubernetes\.io$/.test(prefix)

@@ -11,6 +11,7 @@ import {kubeadmInitPhase} from '../phases/kubeadm-init.js'
 import {kubeconfigPhase} from '../phases/kubeconfig.js'
 import {checkBundleVersionLocally, kubernetesPhase} from '../phases/kubernetes.js'
 import {kubeVersion} from '../spec/schema.js'
+import {nodeLabelsPhase} from '../phases/node-labels.js'
 import {osPhase} from '../phases/os.js'
 import {preflightPhase, type PreflightOptions} from '../phases/preflight.js'
 import {PhaseList, optionalPhases} from './phases.js'
@@ -28,7 +29,7 @@ export interface ApplyOptions extends ClusterRunOptions {
 /**
  * The apply workflow, in order:
  * connect, facts, preflight, os, containerd, kubernetes, kubeadm-init, join-controllers,
- * kube-vip, join-workers, <cni/storage/gpu phases>, kubeconfig.
+ * kube-vip, join-workers, node-labels, <cni/storage/gpu phases>, kubeconfig.
  */
 export async function applyPhases(o: {connector: ClusterRunOptions['connector']; preflight?: PreflightOptions}): Promise<PhaseList> {
   const list = new PhaseList([
@@ -42,6 +43,7 @@ export async function applyPhases(o: {connector: ClusterRunOptions['connector'];
     joinControllersPhase,
     kubeVipPhase,
     joinWorkersPhase,
+    nodeLabelsPhase,
     kubeconfigPhase,
   ])
   const extra = await optionalPhases(COMPONENT_MODULES)

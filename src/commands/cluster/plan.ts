@@ -9,7 +9,7 @@ import {formatPlan} from '../../workflows/report.js'
 export default class ClusterPlan extends BaseCommand<typeof ClusterPlan> {
   static override summary = 'Show what `cluster apply` would change on each host, changing nothing.'
   static override description =
-    'Connects to every host and reads its state (facts, files, services, whether kubeadm already ran); prints per host the packages, files (with a diff), services and kubeadm steps apply would change. Preflight failures are reported as in apply (exit code 5). Phases: connect, facts, preflight, os, containerd, kubernetes, kubeadm-init, join-controllers, kube-vip, join-workers, [cni, storage, gpu phases], kubeconfig.'
+    'Connects to every host and reads its state (facts, files, services, whether kubeadm already ran); prints per host the packages, files (with a diff), services and kubeadm steps apply would change. Preflight failures are reported as in apply (exit code 5). Phases: connect, facts, preflight, os, containerd, kubernetes, kubeadm-init, join-controllers, kube-vip, join-workers, node-labels, [cni, storage, gpu phases], kubeconfig.'
   static override examples = ['<%= config.bin %> cluster plan -c cluster.yaml', '<%= config.bin %> cluster plan -c cluster.yaml --json']
   static override flags = {
     ...clusterFlags,

@@ -6,7 +6,7 @@ import type {LabHostInfo} from '../../../src/lab/lab.js'
 import {applyPhases} from '../../../src/workflows/apply.js'
 import type {LabHandle} from '../helpers/lab.js'
 
-export const CORE = ['connect', 'facts', 'preflight', 'os', 'containerd', 'kubernetes', 'kubeadm-init', 'join-controllers', 'kube-vip', 'join-workers', 'kubeconfig']
+export const CORE = ['connect', 'facts', 'preflight', 'os', 'containerd', 'kubernetes', 'kubeadm-init', 'join-controllers', 'kube-vip', 'join-workers', 'node-labels', 'kubeconfig']
 
 /** The phases of other components (CNI, storage, GPU) are tested on their own; these tests cover the core. */
 export async function componentPhases(): Promise<string[]> {
@@ -14,7 +14,7 @@ export async function componentPhases(): Promise<string[]> {
 }
 
 /** A spec over the lab's hosts with the given roles. */
-export function writeSpec(lab: LabHandle, dir: string, name: string, roles: string[], o: {bundle: string; version?: string; vip?: string}): string {
+export function writeSpec(lab: LabHandle, dir: string, name: string, roles: string[], o: {bundle: string; version?: string; vip?: string; labels?: Record<string, Record<string, string>>}): string {
   const info = lab.info
   const spec = {
     apiVersion: 'metalplane.io/v1alpha1',
@@ -25,7 +25,7 @@ export function writeSpec(lab: LabHandle, dir: string, name: string, roles: stri
       ...(o.vip ? {controlPlane: {vip: o.vip}} : {}),
       bundle: o.bundle,
       ssh: {knownHosts: info.knownHosts},
-      hosts: info.hosts.slice(0, roles.length).map((h, i) => ({name: h.name, address: h.address, port: h.port, user: 'root', keyFile: info.keyFile, role: roles[i]})),
+      hosts: info.hosts.slice(0, roles.length).map((h, i) => ({name: h.name, address: h.address, port: h.port, user: 'root', keyFile: info.keyFile, role: roles[i], ...(o.labels?.[h.name] ? {labels: o.labels[h.name]} : {})})),
     },
   }
   mkdirSync(dir, {recursive: true})

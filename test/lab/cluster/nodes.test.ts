@@ -29,12 +29,16 @@ describe('node add, node remove, cluster kubeconfig', function () {
     assert.equal(await nodes(), 'node/node1\nnode/node2')
 
     // node3 appears in the spec: node add finds it (no kubelet.conf) and touches only it.
-    const big = writeSpec(lab, join(tmp, 'big'), 'nodes', ['controller', 'worker', 'worker'], {bundle})
+    // node3 carries a label the kubelet registers itself and one only the API may set.
+    const big = writeSpec(lab, join(tmp, 'big'), 'nodes', ['controller', 'worker', 'worker'], {bundle, labels: {node3: {rack: 'r7', 'node-role.kubernetes.io/worker': ''}}})
     const add = cli(['node', 'add', '-c', big, '--skip-phases', skip, '--json'], {env, timeoutMs: 600_000})
     assert.equal(add.code, 0, add.stderr + add.stdout)
     const touched = new Set(add.json.phases.flatMap((p: any) => p.steps.filter((s: any) => s.status === 'done').map((s: any) => s.host)))
     assert.deepEqual([...touched], ['node3'])
     assert.equal(await nodes(), 'node/node1\nnode/node2\nnode/node3')
+    const labels = JSON.parse(String((await lab.ssh(lab.hosts[0], 'kubectl --kubeconfig /etc/kubernetes/admin.conf get node node3 -o json')).stdout)).metadata.labels
+    assert.equal(labels.rack, 'r7')
+    assert.equal(labels['node-role.kubernetes.io/worker'], '')
     const again = cli(['cluster', 'apply', '-c', big, '--skip-phases', skip, '--json'], {env})
     assert.equal(again.json.changed, 0)
 

@@ -17,7 +17,7 @@ const HOSTS = [
   {name: 'w2', role: 'worker', address: '10.30.0.22'},
 ]
 
-const CORE = ['connect', 'facts', 'preflight', 'os', 'containerd', 'kubernetes', 'kubeadm-init', 'join-controllers', 'kube-vip', 'join-workers', 'kubeconfig']
+const CORE = ['connect', 'facts', 'preflight', 'os', 'containerd', 'kubernetes', 'kubeadm-init', 'join-controllers', 'kube-vip', 'join-workers', 'node-labels', 'kubeconfig']
 /** Phases of other components (CNI, storage, GPU) have their own tests; these cover the core. */
 let componentPhases: string[] = []
 before(async () => {

@@ -128,6 +128,8 @@ describe('cluster templates', () => {
     assert.ok(!kubeletMaySet('node-role.kubernetes.io/worker'))
     assert.ok(kubeletMaySet('example.com/x'))
     assert.ok(kubeletMaySet('kubelet.kubernetes.io/x'))
+    assert.ok(kubeletMaySet('topology.kubernetes.io/zone'))
+    assert.ok(!kubeletMaySet('kubernetes.io/role'))
   })
 
   it('upload-certs config is a valid init config for the same version', () => {
