@@ -6,7 +6,7 @@
  */
 import {execFileSync, spawn, type ChildProcess} from 'node:child_process'
 import {EventEmitter} from 'node:events'
-import {chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import type {Server} from 'node:http'
 import {networkInterfaces, tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -112,8 +112,6 @@ export async function startPxeService(o: PxeServiceOptions): Promise<PxeService>
   }
   process.on('exit', cleanupSync)
   try {
-    rmSync(tftpRoot, {recursive: true, force: true})
-    const {mkdirSync} = await import('node:fs')
     mkdirSync(tftpRoot, {mode: 0o755})
     for (const f of [BIOS_BOOT_FILE, EFI_BOOT_FILE]) {
       copyFileSync(join(ipxeDir, f), join(tftpRoot, f))
@@ -197,7 +195,7 @@ export async function startPxeService(o: PxeServiceOptions): Promise<PxeService>
       check()
     })
     if (proc.exitCode !== null) throw new MetalplaneError(`dnsmasq exited (${proc.exitCode}) at start: ${stderr.trim()}`)
-    log.info(`PXE service on ${o.interface} (${range ? `DHCP ${range.start}-${range.end}` : 'proxyDHCP'}), HTTP ${baseUrl}, dnsmasq pid ${proc.pid}`)
+    log.info(`PXE service on ${o.interface} (${range ? `DHCP ${range.start}-${range.end}` : 'proxyDHCP'}), HTTP ${baseUrl}, dnsmasq pid ${proc.pid}, run dir ${runDir}`)
 
     let stopped = false
     let resolveDone!: (v: {error?: Error}) => void

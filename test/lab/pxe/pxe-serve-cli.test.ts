@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
-import {existsSync, mkdtempSync, readdirSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {buildImage, type BootImage} from '../../../src/image/build.js'
@@ -24,7 +24,8 @@ function alive(pid: number): boolean {
     return false
   }
 }
-const runDirs = () => readdirSync(tmpdir()).filter((f) => f.startsWith('metalplane-pxe-')).sort()
+/** The run dir the service logged (other runs may have their own at the same time). */
+const runDirOf = (log: string): string => /run dir (\S+)/.exec(log)?.[1] ?? ''
 
 interface Running {
   pid: number
@@ -90,7 +91,6 @@ describe('pxe serve command in a network namespace', function () {
   const common = () => ['--interface', 'br0', '--dhcp-range', '10.78.0.100,10.78.0.200', '--kernel', image.kernel, '--initrd', image.initrd, '--store', join(dir, 'inv.db'), '--ipv6-ra', '--http-port', '0']
 
   it('boots a VM into discovery, stores it, and stops after --exit-after reports with them in --json', async () => {
-    const before = runDirs()
     const p = serve([...common(), '--exit-after', '1', '--json', '--log-level', 'debug'])
     await until('the service to start', () => /PXE service on br0/.test(p.stderr()))
     const mac = '52:54:00:78:01:01'
@@ -112,26 +112,27 @@ describe('pxe serve command in a network namespace', function () {
     }
     const dpid = Number(/dnsmasq pid (\d+)/.exec(r.stderr)?.[1])
     assert.ok(dpid > 0 && !alive(dpid), 'dnsmasq stopped')
-    assert.deepEqual(runDirs(), before, 'no run dir left')
+    const rd = runDirOf(r.stderr)
+    assert.ok(rd.includes('metalplane-pxe-'), r.stderr)
+    assert.equal(existsSync(rd), false, 'no run dir left')
   })
 
   it('Ctrl-C (SIGINT) stops dnsmasq by its pid and removes its files; exit 0 with the (empty) report list', async () => {
-    const before = runDirs()
     const p = serve([...common(), '--json', '--log-level', 'debug'])
     await until('the service to start', () => /PXE service on br0/.test(p.stderr()))
     const dpid = Number(/dnsmasq pid (\d+)/.exec(p.stderr())?.[1])
+    const rd = runDirOf(p.stderr())
     assert.ok(alive(dpid))
-    assert.equal(runDirs().length, before.length + 1)
+    assert.ok(existsSync(join(rd, 'dnsmasq.conf')) && existsSync(join(rd, 'tftp', 'undionly.kpxe')))
     process.kill(p.pid, 'SIGINT')
     const r = await p.done
     assert.equal(r.code, 0, r.stderr)
     assert.deepEqual(JSON.parse(r.stdout).reports, [])
     assert.equal(alive(dpid), false)
-    assert.deepEqual(runDirs(), before)
+    assert.equal(existsSync(rd), false)
   })
 
   it('a second service whose HTTP port is taken fails (exit 1), starts no dnsmasq and leaves nothing behind', async () => {
-    const before = runDirs()
     const args = [...common().slice(0, -2), '--http-port', '18067', '--json', '--log-level', 'debug']
     const first = serve(args)
     await until('the first service to start', () => /PXE service on br0/.test(first.stderr()))
@@ -139,10 +140,11 @@ describe('pxe serve command in a network namespace', function () {
     assert.equal(second.code, 1, second.stderr)
     assert.match(JSON.parse(second.stdout).error.message, /cannot listen on 10\.78\.0\.1:18067/)
     assert.doesNotMatch(second.stderr, /dnsmasq pid/)
-    assert.equal(runDirs().length, before.length + 1, "only the first service's run dir")
+    const rd = runDirOf(first.stderr())
+    assert.ok(existsSync(rd))
     process.kill(first.pid, 'SIGTERM')
     assert.equal((await first.done).code, 0)
-    assert.deepEqual(runDirs(), before)
+    assert.equal(existsSync(rd), false)
   })
 
   it('a missing interface is bad input (exit 2) naming --interface', async () => {
