@@ -5,8 +5,8 @@
  * inventory store as the sink. One BIOS VM and one UEFI (OVMF) VM. Needs root.
  */
 import assert from 'node:assert/strict'
-import {spawn, type ChildProcess} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {execFileSync, spawn, type ChildProcess} from 'node:child_process'
+import {chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {createInterface} from 'node:readline'
@@ -136,6 +136,28 @@ describe('pxe: BIOS and UEFI VMs network-boot the discovery image and report', f
     const codes = await Promise.all(vms.map((v) => Promise.race([v.exited, new Promise((r) => setTimeout(() => r('still running'), 60_000))])))
     assert.deepEqual(codes, [0, 0])
     console.log(`      boot to report: BIOS ${seconds.bios.toFixed(1)} s, UEFI ${seconds.uefi.toFixed(1)} s (TCG, two VMs at once)`)
+  })
+
+  it('DHCP hands firmware PXE clients the iPXE build for their architecture (option 93), served over TFTP', async () => {
+    // A plain DHCP client on the bridge plays the firmware: no iPXE user class, client-arch 0 (BIOS) or 7 (x86-64 UEFI).
+    const ip = (...a: string[]) => execFileSync('ip', ['-n', NETNS, ...a], {stdio: 'pipe'})
+    ip('link', 'add', 'vfw', 'type', 'veth', 'peer', 'name', 'vfwbr')
+    ip('link', 'set', 'vfwbr', 'master', net!.bridge, 'up')
+    ip('link', 'set', 'vfw', 'address', '52:54:00:78:00:fa', 'up')
+    const script = join(dir, 'udhcpc.sh')
+    writeFileSync(script, `#!/bin/sh\n[ "$1" = bound ] && env > "${join(dir, 'dhcp-env')}.$ARCH"\nexit 0\n`)
+    chmodSync(script, 0o755)
+    const nsx = (args: string[], env: Record<string, string> = {}) => execFileSync('ip', ['netns', 'exec', NETNS, ...args], {stdio: 'pipe', env: {...process.env, ...env}, timeout: 30_000})
+    for (const [arch, hex, file] of [['bios', '0000', 'undionly.kpxe'], ['uefi', '0007', 'ipxe.efi']] as const) {
+      nsx(['/bin/busybox', 'udhcpc', '-i', 'vfw', '-n', '-q', '-t', '5', '-T', '2', '-s', script, '-x', `0x5d:${hex}`], {ARCH: arch})
+      const env = readFileSync(`${join(dir, 'dhcp-env')}.${arch}`, 'utf8')
+      assert.match(env, new RegExp(`^boot_file=${file.replace('.', '\\.')}$`, 'm'), `${arch}: ${env}`)
+      assert.match(env, /^siaddr=10\.78\.0\.1$/m)
+      const got = join(dir, `tftp-${file}`)
+      nsx(['/bin/busybox', 'tftp', '-g', '-r', file, '-l', got, '10.78.0.1'])
+      assert.ok(readFileSync(got).equals(readFileSync(`/usr/lib/ipxe/${file}`)), `${file} over TFTP matches the ipxe package`)
+    }
+    ip('link', 'del', 'vfw')
   })
 
   it('stopping the service stops dnsmasq by its pid and removes its run dir (config, leases, pid file)', async () => {
