@@ -24,7 +24,7 @@ export const REQUIRED_MODULES = ['virtio_ring', 'virtio', 'virtio_pci_legacy_dev
 /** Drivers of real servers' NICs and disk controllers, taken when the kernel has them. */
 export const OPTIONAL_MODULES = [
   'e1000e', 'igb', 'ixgbe', 'i40e', 'ice', 'mlx5_core', 'bnxt_en', 'tg3',
-  'virtio_blk', 'virtio_scsi', 'sd_mod', 'ahci', 'megaraid_sas', 'mpt3sas',
+  'nvme', 'virtio_blk', 'virtio_scsi', 'sd_mod', 'ahci', 'megaraid_sas', 'mpt3sas',
   'ipmi_si', 'ipmi_devintf',
 ]
 
@@ -140,8 +140,16 @@ export function moduleName(path: string): string {
   return basename(path).replace(/\.ko(\.(xz|gz|zst))?$/, '').replace(/-/g, '_')
 }
 
-/** Load order for the wanted modules and their dependencies (dependencies first). Missing optional ones are listed. */
-export function resolveModules(dep: Map<string, {path: string; deps: string[]}>, required: string[], optional: string[]): {order: string[]; missing: string[]} {
+/** Names of the modules built into the kernel (modules.builtin); they need no file. */
+export function parseBuiltin(text: string): Set<string> {
+  return new Set(text.split('\n').filter(Boolean).map(moduleName))
+}
+
+/**
+ * Load order for the wanted modules and their dependencies (dependencies first). Modules built
+ * into the kernel are skipped; optional ones the kernel lacks are listed as missing.
+ */
+export function resolveModules(dep: Map<string, {path: string; deps: string[]}>, required: string[], optional: string[], builtin: Set<string> = new Set()): {order: string[]; missing: string[]} {
   const order: string[] = []
   const seen = new Set<string>()
   const visit = (path: string): void => {
@@ -151,6 +159,8 @@ export function resolveModules(dep: Map<string, {path: string; deps: string[]}>,
     for (const d of dep.get(name)?.deps ?? []) visit(d)
     order.push(dep.get(name)?.path ?? path)
   }
+  required = required.filter((m) => !builtin.has(m))
+  optional = optional.filter((m) => !builtin.has(m))
   const absent = required.filter((m) => !dep.has(m))
   if (absent.length > 0) throw new MetalplaneError(`the kernel lacks modules the discovery image needs: ${absent.join(', ')}`, {hint: 'Use a Debian cloud kernel package (linux-image-6.1.0-NN-cloud-amd64-unsigned) or bring your own with --kernel/--initrd.'})
   for (const m of required) visit(dep.get(m)!.path)
@@ -222,7 +232,9 @@ export async function buildImage(opts: ImageBuildOptions = {}): Promise<BootImag
   log(`building discovery image ${hash} (${pkg})`)
   const modDir = join(root, 'lib', 'modules', release)
   const dep = parseModulesDep(await readFile(join(modDir, 'modules.dep'), 'utf8'))
-  const {order, missing} = resolveModules(dep, REQUIRED_MODULES, OPTIONAL_MODULES)
+  const builtinFile = join(modDir, 'modules.builtin')
+  const builtin = existsSync(builtinFile) ? parseBuiltin(await readFile(builtinFile, 'utf8')) : new Set<string>()
+  const {order, missing} = resolveModules(dep, REQUIRED_MODULES, OPTIONAL_MODULES, builtin)
   await mkdir(join(cacheDir(), 'images'), {recursive: true})
   const work = await mkdtemp(join(cacheDir(), 'images', '.build-'))
   try {

@@ -34,6 +34,7 @@ function alive(pid: number): boolean {
 describe('pxe: BIOS and UEFI VMs network-boot the discovery image and report', function () {
   this.timeout(600_000)
   let dir: string
+  let ownCache = false
   let image: BootImage
   let net: PxeNet | undefined
   let child: ChildProcess | undefined
@@ -46,7 +47,9 @@ describe('pxe: BIOS and UEFI VMs network-boot the discovery image and report', f
     for (const f of ['/usr/sbin/dnsmasq', '/usr/bin/qemu-system-x86_64', '/usr/share/OVMF/OVMF_CODE.fd', '/usr/lib/ipxe/undionly.kpxe']) assert.ok(existsSync(f), `${f} is needed`)
     dir = mkdtempSync(join(tmpdir(), 'mp-pxe-lab-'))
     // The image cache may be shared through METALPLANE_CACHE_DIR (it is keyed by the hash of its inputs).
-    if (!process.env.METALPLANE_CACHE_DIR) process.env.METALPLANE_CACHE_DIR = join(dir, 'cache')
+    // Set only for this file and unset in after(): a later file must not write into this (removed) dir.
+    ownCache = !process.env.METALPLANE_CACHE_DIR
+    if (ownCache) process.env.METALPLANE_CACHE_DIR = join(dir, 'cache')
     image = await buildImage()
     net = await createPxeNet({netns: NETNS, ipv4: '10.78.0.1/24', ipv6: 'fd78::1/64'})
     await net.addTap('tapbios')
@@ -86,6 +89,7 @@ describe('pxe: BIOS and UEFI VMs network-boot the discovery image and report', f
     const dpid = ready?.dnsmasqPid as number | undefined
     if (dpid && alive(dpid)) process.kill(dpid, 'SIGKILL')
     await net?.destroy()
+    if (ownCache) delete process.env.METALPLANE_CACHE_DIR
     if (dir) rmSync(dir, {recursive: true, force: true})
   })
 

@@ -27,6 +27,7 @@ function stopChild(c: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTER
 describe('pxe: proxyDHCP beside an existing DHCP server', function () {
   this.timeout(300_000)
   let dir: string
+  let ownCache = false
   let image: BootImage
   let net: PxeNet | undefined
   let dhcpd: ChildProcess | undefined
@@ -39,7 +40,9 @@ describe('pxe: proxyDHCP beside an existing DHCP server', function () {
   before(async function () {
     if (process.getuid?.() !== 0) this.skip()
     dir = mkdtempSync(join(tmpdir(), 'mp-pxe-proxy-'))
-    if (!process.env.METALPLANE_CACHE_DIR) process.env.METALPLANE_CACHE_DIR = join(dir, 'cache')
+    // Set only for this file and unset in after(): a later file must not write into this (removed) dir.
+    ownCache = !process.env.METALPLANE_CACHE_DIR
+    if (ownCache) process.env.METALPLANE_CACHE_DIR = join(dir, 'cache')
     image = await buildImage()
     net = await createPxeNet({netns: NETNS, ipv4: '10.78.0.1/24', ipv6: 'fd78::1/64'})
     await net.addTap('tap0')
@@ -77,6 +80,7 @@ describe('pxe: proxyDHCP beside an existing DHCP server', function () {
     await stopChild(dhcpd)
     await net?.destroy()
     if (dhcpnsMade) execFileSync('ip', ['netns', 'del', DHCPNS])
+    if (ownCache) delete process.env.METALPLANE_CACHE_DIR
     if (dir) rmSync(dir, {recursive: true, force: true})
   })
 

@@ -36,6 +36,7 @@ interface Running {
 describe('pxe serve command in a network namespace', function () {
   this.timeout(300_000)
   let dir: string
+  let ownCache = false
   let image: BootImage
   let net: PxeNet | undefined
   const procs: Running[] = []
@@ -66,7 +67,9 @@ describe('pxe serve command in a network namespace', function () {
   before(async function () {
     if (process.getuid?.() !== 0) this.skip()
     dir = mkdtempSync(join(tmpdir(), 'mp-pxe-cli-'))
-    if (!process.env.METALPLANE_CACHE_DIR) process.env.METALPLANE_CACHE_DIR = join(dir, 'cache')
+    // Set only for this file and unset in after(): a later file must not write into this (removed) dir.
+    ownCache = !process.env.METALPLANE_CACHE_DIR
+    if (ownCache) process.env.METALPLANE_CACHE_DIR = join(dir, 'cache')
     image = await buildImage()
     net = await createPxeNet({netns: NETNS, ipv4: '10.78.0.1/24', ipv6: 'fd78::1/64'})
     await net.addTap('tap0')
@@ -85,6 +88,7 @@ describe('pxe serve command in a network namespace', function () {
     await Promise.all(vms.map((v) => v.stop()))
     for (const p of procs) if (alive(p.pid)) process.kill(p.pid, 'SIGKILL')
     await net?.destroy()
+    if (ownCache) delete process.env.METALPLANE_CACHE_DIR
     if (dir) rmSync(dir, {recursive: true, force: true})
   })
 

@@ -3,7 +3,7 @@ import {execFileSync} from 'node:child_process'
 import {mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
-import {buildImage, parseModulesDep, resolveModules} from '../../../src/image/build.js'
+import {buildImage, parseBuiltin, parseModulesDep, resolveModules} from '../../../src/image/build.js'
 import {hasGpu, parseReport} from '../../../src/inventory/hardware.js'
 import {DiscoveryReport} from '../../../src/inventory/report.js'
 import {acceleratorName, isAccelerator} from '../../../src/inventory/pci-ids.js'
@@ -149,6 +149,10 @@ describe('discovery image', () => {
     assert.deepEqual(names, ['failover', 'net_failover', 'virtio_ring', 'virtio', 'virtio_net', 'mlxfw', 'pci-hyperv-intf', 'mlx5_core'])
     assert.deepEqual(missing, ['ixgbe'])
     assert.throws(() => resolveModules(dep, ['virtio_pci'], []), /lacks modules the discovery image needs: virtio_pci/)
+    // built into the kernel: neither loaded nor missing
+    const b = resolveModules(dep, ['virtio_net'], ['nvme', 'ixgbe'], parseBuiltin('kernel/drivers/nvme/host/nvme.ko\nkernel/drivers/nvme/host/nvme-core.ko\n'))
+    assert.deepEqual(b.missing, ['ixgbe'])
+    assert.ok(!b.order.some((p) => p.includes('nvme')))
   })
   it('takes your own kernel and initrd as they are, and says which flag is missing', async () => {
     const d = mkdtempSync(join(tmpdir(), 'mp-img-'))
