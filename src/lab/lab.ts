@@ -329,6 +329,10 @@ async function setUpHost(w: LabStateWriter, h: LabHostState, ctx: {rootfs: strin
         '--register=no',
         '--keep-unit',
         `--network-namespace-path=/run/netns/${h.netns}`,
+        // The host's network namespace is its own, created by the lab for it alone: these
+        // capabilities let the host change only its own interfaces, addresses and routes (as
+        // kube-vip must, to hold the control-plane VIP), never this machine's.
+        '--capability=CAP_NET_ADMIN,CAP_NET_RAW',
         `--directory=${h.merged}`,
         `--machine=${h.netns}`,
         `--hostname=${h.name}`,

@@ -5,13 +5,13 @@
 // containerd is checked up to "service active, ctr answers, config as expected".
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
-import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {cli} from '../../helpers/cli.js'
 import {withLab} from '../helpers/lab.js'
-import {labBundle, standinBundle} from './bundle.js'
-import {componentPhases, hostHasNetAdmin, hostInitPid, presetSysctls, writeSpec} from './helpers.js'
+import {standinBundle} from './bundle.js'
+import {componentPhases, hostInitPid, presetSysctls, writeSpec} from './helpers.js'
 import {execFileSync} from 'node:child_process'
 
 let tmp: string
@@ -125,15 +125,9 @@ describe('cluster apply: 3 controllers with a VIP', function () {
   it('init on the first, kube-vip on all, controllers join one by one, workers after; re-apply is a no-op', async () => {
     presetSysctls(lab.hosts)
     const vip = lab.info.subnet.replace(/\.0\/24$/, '.100')
-    // kube-vip (run by the kubelet stand-in) adds the VIP to eth0, which needs CAP_NET_ADMIN in
-    // the host. Where the lab's hosts lack it, the joins run against the shell kubeadm stand-in
-    // (no kubelet, no VIP): the order of init and joins, the certificate key and the kube-vip
-    // manifests are still checked over real SSH.
-    const netAdmin = await hostHasNetAdmin(lab, lab.hosts[0])
-    const haTmp = join(tmp, 'ha')
-    const haBundle = netAdmin ? bundle : (mkdirSync(haTmp, {recursive: true}), labBundle(haTmp, '1.31.4'))
-    if (!netAdmin) console.log('      lab hosts lack CAP_NET_ADMIN: kube-vip cannot hold the VIP; shell kubeadm stand-in used')
-    const spec = writeSpec(lab, tmp, 'ha', ['controller', 'controller', 'controller', 'worker'], {bundle: haBundle, vip})
+    // kube-vip (run by the kubelet stand-in) adds the VIP to eth0: the lab hosts have
+    // CAP_NET_ADMIN in their own network namespace.
+    const spec = writeSpec(lab, tmp, 'ha', ['controller', 'controller', 'controller', 'worker'], {bundle, vip})
     const r = apply(spec)
     assert.equal(r.code, 0, r.stderr + r.stdout)
     const s = statuses(r.json)
@@ -146,22 +140,19 @@ describe('cluster apply: 3 controllers with a VIP', function () {
       assert.match(String(m.stdout), /value: "eth0"/, h.name)
       assert.match(String(m.stdout), /admin.conf/, h.name)
     }
-    if (netAdmin) {
-      // The joins went through the VIP; their certificate key decrypted the uploaded certificates
-      // (the stand-in refuses a wrong key).
-      const vipUp = await lab.ssh(lab.hosts[0], `ip -o addr show dev eth0 | grep -c ' ${vip}/32'`)
-      assert.equal(String(vipUp.stdout).trim(), '1', `VIP on node1: ${vipUp.stdout}${vipUp.stderr}`)
-      const nodes = await lab.ssh(lab.hosts[1], 'kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes -o name | sort')
-      assert.equal(String(nodes.stdout), 'node/node1\nnode/node2\nnode/node3\nnode/node4', String(nodes.stderr))
-    } else {
-      const init = await lab.ssh(lab.hosts[0], 'cat /var/lib/standin/state/kubeadm-init.yaml')
-      assert.match(String(init.stdout), new RegExp(`controlPlaneEndpoint: "${vip.replace(/\./g, '\\.')}:6443"`))
-      const key = /certificateKey: "([0-9a-f]{64})"/.exec(String(init.stdout))![1]
-      for (const h of lab.hosts.slice(1, 3)) {
-        const j = await lab.ssh(h, 'cat /var/lib/standin/state/kubeadm-join.yaml')
-        assert.ok(String(j.stdout).includes(`certificateKey: "${key}"`), h.name)
-      }
+    // The joins went through the VIP; their certificate key decrypted the uploaded certificates
+    // (the stand-in refuses a wrong key).
+    const vipUp = await lab.ssh(lab.hosts[0], `ip -o addr show dev eth0 | grep -c ' ${vip}/32'`)
+    assert.equal(String(vipUp.stdout).trim(), '1', `VIP on node1: ${vipUp.stdout}${vipUp.stderr}`)
+    for (const h of lab.hosts.slice(1, 3)) {
+      const none = await lab.ssh(h, `ip -o addr show dev eth0 | grep -c ' ${vip}/32' || true`)
+      assert.equal(String(none.stdout).trim(), '0', `VIP only on the leader, not on ${h.name}`)
     }
+    // The API answers through the VIP from the worker (its kubelet.conf points at the VIP).
+    const viaVip = await lab.ssh(lab.hosts[3], `grep -cE 'server: "?https://${vip}:6443' /etc/kubernetes/kubelet.conf; kubectl --kubeconfig /etc/kubernetes/kubelet.conf get node node4 -o name`)
+    assert.equal(String(viaVip.stdout), '1\nnode/node4', `API through https://${vip}:6443 from node4: ${viaVip.stdout}${viaVip.stderr}`)
+    const nodes = await lab.ssh(lab.hosts[1], 'kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes -o name | sort')
+    assert.equal(String(nodes.stdout), 'node/node1\nnode/node2\nnode/node3\nnode/node4', String(nodes.stderr))
     assert.match(readFileSync(r.json.kubeconfig, 'utf8'), new RegExp(`server: "?https://${vip.replace(/\./g, '\\.')}:6443`))
     const again = apply(spec)
     assert.equal(again.json.changed, 0, JSON.stringify(statuses(again.json)))

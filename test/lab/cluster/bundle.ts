@@ -2,10 +2,9 @@
 // this machine with apt-get download, cached; the lab hosts have no network), and the
 // Kubernetes binaries as stand-ins (no registry here serves kubeadm/kubelet).
 import {execFileSync} from 'node:child_process'
-import {copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
+import {copyFileSync, mkdirSync, readdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {cacheDir} from '../../../src/util/paths.js'
-import {makeBundle, makeCa} from '../../unit/cluster/fake-host.js'
 import {buildStandinBundle} from '../../standins/build-bundle.js'
 
 /**
@@ -21,21 +20,6 @@ export function debianDebs(): string[] {
     execFileSync('apt-get', ['download', ...NODE_DEBS], {cwd: dir, stdio: 'ignore', timeout: 300_000})
   }
   return have().map((f) => join(dir, f))
-}
-
-/**
- * A bundle dir: bin/ with shell stand-ins for kubeadm (writes admin.conf, kubelet.conf,
- * pki/ca.crt with a real CA), kubelet, kubectl; debs/ with the real containerd and runc.
- */
-export function labBundle(dir: string, version: string): string {
-  const tmp = mkdtempSync(join(dir, 'ca-'))
-  const ca = readFileSync(makeCa(tmp), 'utf8')
-  rmSync(tmp, {recursive: true, force: true})
-  const b = makeBundle(dir, version, ca)
-  for (const f of readdirSync(join(b, 'debs'))) rmSync(join(b, 'debs', f))
-  for (const d of debianDebs()) copyFileSync(d, join(b, 'debs', d.split('/').pop()!))
-  if (!existsSync(join(b, 'bin', 'kubeadm'))) throw new Error('bundle without kubeadm')
-  return b
 }
 
 /**

@@ -50,9 +50,3 @@ export function hostInitPid(h: LabHostInfo): number {
   const out = execFileSync('pgrep', ['-P', String(h.pid)], {encoding: 'utf8'}).trim().split('\n')[0]
   return Number(out)
 }
-
-/** Whether processes on the host may change its network (CAP_NET_ADMIN), as kube-vip must to hold the VIP. */
-export async function hostHasNetAdmin(lab: LabHandle, h: LabHostInfo): Promise<boolean> {
-  const r = await lab.ssh(h, "awk '/^CapEff/{print $2}' /proc/self/status")
-  return (BigInt('0x' + String(r.stdout).trim()) & (1n << 12n)) !== 0n
-}
