@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {parseAllDocuments} from 'yaml'
 import {containerdFiles} from '../../../src/phases/containerd.js'
+import {CONTAINERD_DROPIN, containerdDropIn, importsDropIns} from '../../../src/phases/gpu.js'
 import {modulesConf, sysctlConf} from '../../../src/phases/os.js'
 import {Host} from '../../../src/hosts/host.js'
 import {LocalExecutor} from '../../../src/hosts/local.js'
@@ -183,6 +184,42 @@ spec:
     assert.match(files.get('/etc/crictl.yaml')!, /^runtime-endpoint: unix:\/\/\/run\/containerd\/containerd.sock$/m)
     h.facts.node = baseFacts({systemd: false})
     assert.match(containerdFiles(s, h).get('/etc/containerd/config.toml')!, /^\s+SystemdCgroup = false$/m)
+  })
+
+  it('containerd: the config imports /etc/containerd/conf.d/*.toml; the real containerd reads it alone and with the GPU drop-in', function () {
+    const s = spec('1.31.4')
+    const h = new Host(s.spec.hosts[0], new LocalExecutor('c1'))
+    h.facts.node = baseFacts({cgroupVersion: 'v2'})
+    const cfg = containerdFiles(s, h).get('/etc/containerd/config.toml')!
+    assert.match(cfg, /^imports = \["\/etc\/containerd\/conf.d\/\*.toml"\]$/m)
+    assert.ok(importsDropIns(cfg, CONTAINERD_DROPIN))
+    assert.equal(containerdFiles(s, h).get('/etc/containerd/config.toml'), cfg, 'deterministic (the phase compares it byte for byte)')
+    try {
+      execFileSync('containerd', ['--version'], {stdio: 'ignore'})
+    } catch {
+      this.skip()
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'mp-ctd-'))
+    try {
+      // As rendered: /etc/containerd/conf.d need not exist.
+      writeFileSync(join(dir, 'config.toml'), cfg)
+      const alone = execFileSync('containerd', ['--config', join(dir, 'config.toml'), 'config', 'dump'], {encoding: 'utf8'})
+      assert.match(alone, /sandbox_image = "registry.k8s.io\/pause:3.10"/)
+      assert.match(alone, /SystemdCgroup = true/)
+      // With the GPU phase's drop-in in the imported directory (here under a temp dir).
+      mkdirSync(join(dir, 'conf.d'))
+      const main = cfg.replace('/etc/containerd/conf.d/*.toml', join(dir, 'conf.d/*.toml'))
+      writeFileSync(join(dir, 'config.toml'), main)
+      writeFileSync(join(dir, 'conf.d/99-nvidia.toml'), containerdDropIn(main))
+      const merged = execFileSync('containerd', ['--config', join(dir, 'config.toml'), 'config', 'dump'], {encoding: 'utf8'})
+      assert.ok(merged.includes(join(dir, 'conf.d/99-nvidia.toml')), 'the drop-in was imported')
+      assert.match(merged, /runtimes.nvidia.options\]\n(\s+\w+ = .*\n)*?\s+BinaryName = "\/usr\/bin\/nvidia-container-runtime"/)
+      assert.match(merged, /sandbox_image = "registry.k8s.io\/pause:3.10"/)
+      assert.match(merged, /runtimes.runc.options\]\n(\s+\w+ = .*\n)*?\s+SystemdCgroup = true/)
+      assert.match(merged, /config_path = "\/etc\/containerd\/certs.d"/)
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
   })
 
   it('kube-vip: pinned image, ARP mode, the VIP and interface; super-admin.conf only during init from 1.29', () => {
