@@ -496,9 +496,8 @@ export function createGpuObjectsPhase(o: GpuOptions = {}): Phase {
 }
 
 /**
- * Exported phases, in the order they run. The apply workflow collects the Phase exports of this
- * module, and a module namespace lists its exports alphabetically: `gpuRuntimePhase` sorts before
- * `gpuSchedulingPhase`, as it must run before it. `phases` states the order explicitly.
+ * This module's phases, in the order they run relative to each other. The apply workflow reads
+ * `phases` and places each phase by name (APPLY_ORDER in src/workflows/apply.ts).
  */
 export const gpuSchedulingPhase = createGpuObjectsPhase()
 export const phases: Phase[] = [gpuRuntimePhase, gpuSchedulingPhase]

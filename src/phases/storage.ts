@@ -546,9 +546,8 @@ export function createLocalVolumeObjectsPhase(): Phase {
 }
 
 /**
- * Exported phases, in the order they run. The apply workflow collects the Phase exports of this
- * module, and a module namespace lists its exports alphabetically: `localVolumesPhase` sorts
- * before `storageObjectsPhase`, as it must run before it. `phases` states the order explicitly.
+ * This module's phases, in the order they run relative to each other. The apply workflow reads
+ * `phases` and places each phase by name (APPLY_ORDER in src/workflows/apply.ts).
  */
 export const storageObjectsPhase = createLocalVolumeObjectsPhase()
 export const phases: Phase[] = [localVolumesPhase, storageObjectsPhase]

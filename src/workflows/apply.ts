@@ -17,8 +17,35 @@ import {preflightPhase, type PreflightOptions} from '../phases/preflight.js'
 import {PhaseList, optionalPhases} from './phases.js'
 import {runClusterWorkflow, type ClusterRunOptions} from './run.js'
 
-/** Modules with phases of other components, run after the joins (each optional in a build). */
+/** Modules with phases of other components (CNI, storage, GPU); each optional in a build. */
 export const COMPONENT_MODULES = ['../phases/cni.js', '../phases/storage.js', '../phases/gpu.js']
+
+/**
+ * The apply workflow's phases, in the order they run (core phases and those of COMPONENT_MODULES):
+ * - `local-volumes` prepares disks right after the OS, before anything runs on the node;
+ * - `gpu-runtime` right after `containerd`: the nvidia runtime drop-in is in place before kubeadm,
+ *   so containerd is never restarted for it on a node that already runs pods;
+ * - the pod network, the local PVs and the GPU objects go through the API once every node joined.
+ */
+export const APPLY_ORDER = [
+  'connect',
+  'facts',
+  'preflight',
+  'os',
+  'local-volumes',
+  'containerd',
+  'gpu-runtime',
+  'kubernetes',
+  'kubeadm-init',
+  'join-controllers',
+  'kube-vip',
+  'join-workers',
+  'node-labels',
+  'cni',
+  'local-volume-objects',
+  'gpu-objects',
+  'kubeconfig',
+]
 
 export interface ApplyOptions extends ClusterRunOptions {
   preflight?: PreflightOptions
@@ -26,13 +53,9 @@ export interface ApplyOptions extends ClusterRunOptions {
   kubeconfigOut?: string
 }
 
-/**
- * The apply workflow, in order:
- * connect, facts, preflight, os, containerd, kubernetes, kubeadm-init, join-controllers,
- * kube-vip, join-workers, node-labels, <cni/storage/gpu phases>, kubeconfig.
- */
+/** The apply workflow: the core phases and those of COMPONENT_MODULES present in this build, in APPLY_ORDER. */
 export async function applyPhases(o: {connector: ClusterRunOptions['connector']; preflight?: PreflightOptions}): Promise<PhaseList> {
-  const list = new PhaseList([
+  const phases = [
     connectPhase(o.connector),
     factsPhase,
     preflightPhase(o.preflight),
@@ -45,10 +68,11 @@ export async function applyPhases(o: {connector: ClusterRunOptions['connector'];
     joinWorkersPhase,
     nodeLabelsPhase,
     kubeconfigPhase,
-  ])
-  const extra = await optionalPhases(COMPONENT_MODULES)
-  if (extra.length > 0) list.insertBefore('kubeconfig', ...extra)
-  return list
+    ...(await optionalPhases(COMPONENT_MODULES)),
+  ]
+  const unplaced = phases.filter((p) => !APPLY_ORDER.includes(p.name))
+  if (unplaced.length > 0) throw new Error(`phase(s) ${unplaced.map((p) => p.name).join(', ')} have no place in the apply order: add them to APPLY_ORDER (src/workflows/apply.ts)`)
+  return new PhaseList(APPLY_ORDER.flatMap((n) => phases.filter((p) => p.name === n)))
 }
 
 export function checkSkipPhases(list: PhaseList, skip: string[] = []): void {
@@ -67,7 +91,7 @@ function checkInputs(o: ApplyOptions): void {
 }
 
 async function run(workflow: string, phases: Phase[], o: ApplyOptions, extraShared: Record<string, unknown> = {}): Promise<WorkflowResult> {
-  return runClusterWorkflow(workflow, phases, {...o, shared: {...o.shared, ...extraShared, kubeconfigOut: o.kubeconfigOut}}, {preflight: ExitCode.PREFLIGHT})
+  return runClusterWorkflow(workflow, phases, {...o, shared: {...o.shared, ...extraShared, kubeconfigOut: o.kubeconfigOut}}, {preflight: ExitCode.PREFLIGHT, 'local-volumes': ExitCode.PREFLIGHT})
 }
 
 /** `cluster apply` (and `cluster plan` with dryRun). A second apply changes nothing. */

@@ -41,8 +41,9 @@ function isPhase(v: unknown): v is Phase {
 }
 
 /**
- * Phases exported by optional modules (CNI, storage, GPU), in export order. A module that does
- * not exist in this build contributes nothing.
+ * Phases of optional modules (CNI, storage, GPU): a module's `phases` array when it exports one,
+ * else its Phase exports (a module namespace lists them alphabetically). A module that does not
+ * exist in this build contributes nothing. Where they run is up to the workflow (APPLY_ORDER).
  */
 export async function optionalPhases(modules: string[]): Promise<Phase[]> {
   const out: Phase[] = []
@@ -54,7 +55,8 @@ export async function optionalPhases(modules: string[]): Promise<Phase[]> {
       if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes(m.replace(/^\.\.\//, '').replace(/\.js$/, ''))) continue
       throw error
     }
-    for (const v of Object.values(mod)) if (isPhase(v) && !out.some((p) => p.name === v.name)) out.push(v)
+    const listed = Array.isArray(mod.phases) ? (mod.phases as unknown[]) : Object.values(mod)
+    for (const v of listed) if (isPhase(v) && !out.some((p) => p.name === v.name)) out.push(v)
   }
   return out
 }

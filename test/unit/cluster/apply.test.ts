@@ -171,6 +171,20 @@ describe('cluster apply on fake hosts', function () {
     for (const ex of c.executors.values()) assert.deepEqual(ex.commands, [], `${ex.name} was not touched`)
   })
 
+  it('a refused disk in local-volumes exits 5 like preflight, naming host and disk, before any disk is touched', async () => {
+    setup()
+    const disk = '/dev/disk/by-id/nvme-metalplane-unit-no-such-disk'
+    c.specText = c.specText.replace('{name: w1, address: 10.30.0.21, role: worker}', `{name: w1, address: 10.30.0.21, role: worker, localVolumes: [{disk: ${disk}}]}`)
+    await assert.rejects(run(c, false, {skipPhases: componentPhases.filter((p) => p !== 'local-volumes')}), (e: unknown) => {
+      assert.ok(e instanceof WorkflowFailedError)
+      assert.match(e.message, /phase "local-volumes"/)
+      assert.equal(e.exitCode, ExitCode.PREFLIGHT)
+      assert.match(e.message, new RegExp(`w1: disk ${disk} does not exist`))
+      return true
+    })
+    for (const ex of c.executors.values()) assert.ok(!ex.commands.some((x) => /sgdisk|wipefs|mkfs|dpkg|kubeadm (init|join)/.test(x)), ex.commands.join('\n'))
+  })
+
   it('bad input (unknown phase, missing bundle) fails with exit code 2 before connecting', async () => {
     setup()
     let connected = false

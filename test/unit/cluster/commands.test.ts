@@ -56,7 +56,7 @@ ${extra}
     const r = cli(['cluster', 'apply', '-c', spec(`  bundle: ${join(dir, 'b')}`), '--skip-phases', 'kubeadm-init,nope', '--json'], {env})
     assert.equal(r.code, 2)
     assert.match(r.json.error.message, /unknown phase\(s\) in --skip-phases: nope/)
-    assert.match(r.json.error.hint, /connect, facts, preflight, os, containerd/)
+    assert.match(r.json.error.hint, /connect, facts, preflight, os, local-volumes, containerd, gpu-runtime, kubernetes/)
   })
 
   it('reset and node remove ask for --yes without a terminal; nothing is contacted', () => {
