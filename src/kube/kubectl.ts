@@ -35,13 +35,16 @@ export async function kubectlApply(host: Host, docs: object[] | string, opts: Ap
 
 /**
  * True when applying `docs` would change nothing (kubectl diff: exit 0 = no differences,
- * 1 = differences, anything else = error). Objects that do not exist yet count as differences.
+ * 1 = differences, anything else = error). Objects that do not exist yet count as differences,
+ * also where the server cannot dry-run them because what they need comes with the same documents:
+ * their namespace (`namespaces "x" not found`) or their CRD (`no matches for kind`).
  */
 export async function kubectlUpToDate(host: Host, docs: object[] | string, opts: ApplyOptions = {}): Promise<boolean> {
   const input = typeof docs === 'string' ? docs : toYaml(docs)
   const r = await host.exec(kubectlCmd(`diff ${opts.serverSide ? '--server-side --force-conflicts --field-manager=metalplane ' : ''}-f -`), {input, allowFail: true})
   if (r.code === 0) return true
   if (r.code === 1) return false
+  if (/namespaces "[^"]+" not found|no matches for kind/.test(r.stderr)) return false
   throw new MetalplaneError(`${host.name}: kubectl diff failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`, {code: 'KUBECTL'})
 }
 

@@ -111,6 +111,11 @@ describe('kubectl helpers', () => {
     }
     const bad = new RecordingExecutor('c1', () => ({code: 2, stderr: 'error: connection refused'}))
     await assert.rejects(kubectlUpToDate(hostWith(bad), []), /kubectl diff failed \(exit 2\): error: connection refused/)
+    // What the documents themselves would create first (a namespace, a CRD) is not there: not applied yet.
+    for (const stderr of ['Error from server (NotFound): namespaces "tigera-operator" not found', 'error: resource mapping not found for name: "default" namespace: "" from "STDIN": no matches for kind "Installation" in version "operator.tigera.io/v1"']) {
+      const ex = new RecordingExecutor('c1', () => ({code: 2, stderr}))
+      assert.equal(await kubectlUpToDate(hostWith(ex), []), false, stderr)
+    }
   })
 
   it('labelNode overwrites labels and removes null ones', async () => {
