@@ -1,6 +1,6 @@
 import {createHash} from 'node:crypto'
 import {Listr, PRESET_TIMESTAMP, type ListrTask} from 'listr2'
-import {ExitCode, HostsFailedError} from '../errors.js'
+import {ExitCode, HostsFailedError, MetalplaneError, type ExitCodeValue} from '../errors.js'
 import type {Host} from '../hosts/host.js'
 import type {ClusterSpec} from '../spec/schema.js'
 import type {Logger} from '../ui/log.js'
@@ -112,7 +112,9 @@ export async function runWorkflow(phases: Phase[], opts: WorkflowOptions): Promi
     opts.log.info(`resuming run ${opts.journal.resumedFrom.run} started ${opts.journal.resumedFrom.at} (${opts.journal.resumedFrom.done} steps already done)`)
   }
   const shared = opts.shared ?? {}
-  let failed: {phase: string; failures: {host: string; error: string}[]} | undefined
+  let failed: {phase: string; failures: {host: string; error: string}[]; codes: ExitCodeValue[]} | undefined
+  // The exit code a step's error asks for (e.g. a refused disk: PREFLIGHT, nothing changed).
+  const codeOf = (error: unknown): ExitCodeValue => (error instanceof MetalplaneError ? error.exitCode : ExitCode.FAILURE)
   const ran: Phase[] = []
 
   const makeCtx = (phase: Phase, onAction?: (a: string) => void): RunContext => ({
@@ -145,7 +147,7 @@ export async function runWorkflow(phases: Phase[], opts: WorkflowOptions): Promi
       } catch (error) {
         const msg = redact((error as Error).message)
         phaseResult.steps.push({host: '*', status: 'failed', error: msg})
-        failed = {phase: phase.name, failures: [{host: '*', error: msg}]}
+        failed = {phase: phase.name, failures: [{host: '*', error: msg}], codes: [codeOf(error)]}
         throw error
       }
       const targets = phase.targets ? phase.targets(ctx) : opts.hosts
@@ -154,6 +156,7 @@ export async function runWorkflow(phases: Phase[], opts: WorkflowOptions): Promi
         return
       }
       const failures: {host: string; error: string}[] = []
+      const codes: ExitCodeValue[] = []
       return task.newListr(
         targets.map((host) => ({
           title: host.name,
@@ -190,7 +193,8 @@ export async function runWorkflow(phases: Phase[], opts: WorkflowOptions): Promi
               step.status = 'failed'
               step.error = msg
               failures.push({host: host.name, error: msg})
-              failed = {phase: phase.name, failures}
+              codes.push(codeOf(error))
+              failed = {phase: phase.name, failures, codes}
               opts.journal?.markFailed(phase.name, host.name, msg)
               throw new Error(msg)
             }
@@ -230,7 +234,9 @@ export async function runWorkflow(phases: Phase[], opts: WorkflowOptions): Promi
       }
     }
     // The journal's run stays open: the next run with the same spec resumes it.
-    throw new WorkflowFailedError(failed.phase, failed.failures, result, opts.exitCodeFor?.[failed.phase] ?? ExitCode.FAILURE)
+    // A phase-wide code wins; else the code every failed step agrees on; else FAILURE.
+    const agreed = failed.codes.every((c) => c === failed!.codes[0]) ? failed.codes[0] : ExitCode.FAILURE
+    throw new WorkflowFailedError(failed.phase, failed.failures, result, opts.exitCodeFor?.[failed.phase] ?? agreed)
   }
   if (!opts.dryRun) opts.journal?.finish(true)
   return result

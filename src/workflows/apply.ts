@@ -22,7 +22,8 @@ export const COMPONENT_MODULES = ['../phases/cni.js', '../phases/storage.js', '.
 
 /**
  * The apply workflow's phases, in the order they run (core phases and those of COMPONENT_MODULES):
- * - `local-volumes` prepares disks right after the OS, before anything runs on the node;
+ * - `local-volumes` checks and prepares disks right after preflight: a refused disk (exit 5, from
+ *   the error it throws) stops the run before the OS or any disk was changed;
  * - `gpu-runtime` right after `containerd`: the nvidia runtime drop-in is in place before kubeadm,
  *   so containerd is never restarted for it on a node that already runs pods;
  * - the pod network, the local PVs and the GPU objects go through the API once every node joined.
@@ -31,8 +32,8 @@ export const APPLY_ORDER = [
   'connect',
   'facts',
   'preflight',
-  'os',
   'local-volumes',
+  'os',
   'containerd',
   'gpu-runtime',
   'kubernetes',
@@ -91,7 +92,7 @@ function checkInputs(o: ApplyOptions): void {
 }
 
 async function run(workflow: string, phases: Phase[], o: ApplyOptions, extraShared: Record<string, unknown> = {}): Promise<WorkflowResult> {
-  return runClusterWorkflow(workflow, phases, {...o, shared: {...o.shared, ...extraShared, kubeconfigOut: o.kubeconfigOut}}, {preflight: ExitCode.PREFLIGHT, 'local-volumes': ExitCode.PREFLIGHT})
+  return runClusterWorkflow(workflow, phases, {...o, shared: {...o.shared, ...extraShared, kubeconfigOut: o.kubeconfigOut}}, {preflight: ExitCode.PREFLIGHT})
 }
 
 /** `cluster apply` (and `cluster plan` with dryRun). A second apply changes nothing. */

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict'
 import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {execFileSync} from 'node:child_process'
 import {cli} from '../../helpers/cli.js'
 
 describe('cluster commands (CLI)', function () {
@@ -22,7 +23,7 @@ spec:
   ssh: {knownHosts: ${join(dir, 'known_hosts')}, connectTimeoutSeconds: 1}
 ${extra}
   hosts:
-    - {name: c1, address: 192.0.2.1, role: controller}
+    - {name: c1, address: 127.0.0.1, port: 1, keyFile: ${join(dir, 'id_ed25519')}, role: controller}
 `,
     )
     return f
@@ -56,7 +57,7 @@ ${extra}
     const r = cli(['cluster', 'apply', '-c', spec(`  bundle: ${join(dir, 'b')}`), '--skip-phases', 'kubeadm-init,nope', '--json'], {env})
     assert.equal(r.code, 2)
     assert.match(r.json.error.message, /unknown phase\(s\) in --skip-phases: nope/)
-    assert.match(r.json.error.hint, /connect, facts, preflight, os, local-volumes, containerd, gpu-runtime, kubernetes/)
+    assert.match(r.json.error.hint, /connect, facts, preflight, local-volumes, os, containerd, gpu-runtime, kubernetes/)
   })
 
   it('reset and node remove ask for --yes without a terminal; nothing is contacted', () => {
@@ -91,6 +92,8 @@ ${extra}
   })
 
   it('an unreachable host fails connect with exit 1 naming it', () => {
+    // Loopback port 1: nothing listens there, so the connection is refused (no traffic leaves the machine).
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'id_ed25519')])
     mkdirSync(join(dir, 'b', 'bin'), {recursive: true})
     for (const b of ['kubeadm', 'kubelet', 'kubectl']) writeFileSync(join(dir, 'b', 'bin', b), '')
     const r = cli(['cluster', 'plan', '-c', spec(`  bundle: ${join(dir, 'b')}`), '--json'], {env, timeoutMs: 60_000})

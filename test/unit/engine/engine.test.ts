@@ -79,6 +79,21 @@ describe('workflow engine', () => {
     await assert.rejects(runWorkflow([pre], opts({exitCodeFor: {preflight: ExitCode.PREFLIGHT}})), (e: WorkflowFailedError) => e.exitCode === ExitCode.PREFLIGHT)
   })
 
+  it('takes the exit code the failed steps agree on (e.g. a refusal that changed nothing)', async () => {
+    const {MetalplaneError} = await import('../../../src/errors.js')
+    const refuse = (codes: Record<string, number>): Phase => ({
+      name: 'disks',
+      title: 'Disks',
+      async run(_ctx, host) {
+        if (codes[host.name] !== undefined) throw new MetalplaneError(`no on ${host.name}`, {exitCode: codes[host.name] as 1 | 5})
+      },
+    })
+    await assert.rejects(runWorkflow([refuse({b: 5, c: 5})], opts()), (e: WorkflowFailedError) => e.exitCode === ExitCode.PREFLIGHT)
+    await assert.rejects(runWorkflow([refuse({b: 5, c: 1})], opts()), (e: WorkflowFailedError) => e.exitCode === ExitCode.FAILURE)
+    const prep: Phase = {name: 'p', title: 'P', async prepare() { throw new MetalplaneError('refused', {exitCode: 5}) }, async run() {}}
+    await assert.rejects(runWorkflow([prep], opts()), (e: WorkflowFailedError) => e.exitCode === ExitCode.PREFLIGHT)
+  })
+
   it('refuses unknown phases to skip and honours known ones', async () => {
     await assert.rejects(runWorkflow(makePhases(dir), opts({skipPhases: ['nope']})), /unknown phase\(s\) to skip: nope/)
     await runWorkflow(makePhases(dir), opts({skipPhases: ['two']}))

@@ -13,14 +13,14 @@ describe('order of the CNI, storage and GPU phases', () => {
     assert.deepEqual(found.map((p) => p.name), want)
   })
 
-  it('apply: disks after the OS, the GPU runtime right after containerd (before kubeadm), the API objects after the joins', async () => {
+  it('apply: disks checked and prepared right after preflight (a refusal changes nothing), the GPU runtime right after containerd (before kubeadm), the API objects after the joins', async () => {
     const names = (await applyPhases({connector: async () => {}})).names
     assert.deepEqual(names, [
       'connect',
       'facts',
       'preflight',
-      'os',
       'local-volumes',
+      'os',
       'containerd',
       'gpu-runtime',
       'kubernetes',
