@@ -26,6 +26,7 @@ import {
   type LabState,
 } from './state.js'
 import {requireRoot, requireTools, tool} from './tools.js'
+import {mountsUnder} from '../util/mounts.js'
 
 export const LAB_KUBERNETES_VERSION = '1.31.4'
 export const DEFAULT_LAB_NAME = 'default'
@@ -172,14 +173,6 @@ async function findLabNspawns(name: string): Promise<number[]> {
   return out
 }
 
-async function mountsUnder(dir: string): Promise<string[]> {
-  const text = await readFile('/proc/mounts', 'utf8')
-  return text
-    .split('\n')
-    .map((l) => l.split(' ')[1]?.replace(/\\040/g, ' '))
-    .filter((m): m is string => Boolean(m) && (m === dir || m.startsWith(dir + '/')))
-    .sort((a, b) => b.length - a.length)
-}
 
 async function listNetns(): Promise<string[]> {
   const out = await ip('netns', 'list')

@@ -7,6 +7,7 @@ import {MetalplaneError} from '../errors.js'
 import {silentLogger, type Logger} from '../ui/log.js'
 import {cacheDir} from '../util/paths.js'
 import {tool} from './tools.js'
+import {mountsUnder} from '../util/mounts.js'
 
 export const ROOTFS_SUITE = 'bookworm'
 
@@ -87,14 +88,6 @@ export async function aptMirror(suite = ROOTFS_SUITE, etcApt = '/etc/apt'): Prom
   return uri.replace(/\/+$/, '')
 }
 
-async function mountsUnder(dir: string): Promise<string[]> {
-  const text = await readFile('/proc/mounts', 'utf8')
-  return text
-    .split('\n')
-    .map((l) => l.split(' ')[1]?.replace(/\\040/g, ' '))
-    .filter((m): m is string => Boolean(m) && (m === dir || m.startsWith(dir + '/')))
-    .sort((a, b) => b.length - a.length)
-}
 
 /** Removes a tree that may still have mounts in it (a debootstrap killed mid-way mounts /proc and /sys). */
 async function removeTree(dir: string): Promise<void> {
