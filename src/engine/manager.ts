@@ -152,7 +152,9 @@ export async function runWorkflow(phases: Phase[], opts: WorkflowOptions): Promi
       }
       const targets = phase.targets ? phase.targets(ctx) : opts.hosts
       if (targets.length === 0) {
-        task.skip(`${phase.title}: no hosts`)
+        // A phase that did its work in prepare (connect, facts, checks) completes; one with no
+        // host to act on is shown as skipped.
+        if (!phase.prepare) task.skip('no host to act on')
         return
       }
       const failures: {host: string; error: string}[] = []
@@ -166,7 +168,7 @@ export async function runWorkflow(phases: Phase[], opts: WorkflowOptions): Promi
             phaseResult.steps.push(step)
             if (opts.journal?.isDone(phase.name, host.name)) {
               step.status = 'resumed'
-              t.skip(`${host.name}: done before the interruption`)
+              t.skip('done before the interruption')
               return
             }
             const hctx = makeCtx(phase, (a) => {
@@ -176,7 +178,7 @@ export async function runWorkflow(phases: Phase[], opts: WorkflowOptions): Promi
               if (phase.needsRun && !(await phase.needsRun(hctx, host))) {
                 step.status = 'up-to-date'
                 opts.journal?.markDone(phase.name, host.name)
-                t.skip(`${host.name}: up to date`)
+                t.skip('up to date')
                 return
               }
               const before = actions.length
