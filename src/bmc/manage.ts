@@ -2,17 +2,10 @@ import {ExitCode, InputError, MetalplaneError} from '../errors.js'
 import {driverFor} from './control.js'
 import {readBmcPassword} from './password.js'
 import {bmcExists, saveBmc, validateBmcRecord} from './registry.js'
-import type {BmcProtocol, BmcRecord, PowerState} from './types.js'
+import type {BmcRecord, PowerState} from './types.js'
 
-export interface AddBmcInput {
-  name: string
-  protocol: BmcProtocol
-  address: string
-  port?: number
-  user: string
-  insecure?: boolean
-  caFile?: string
-  systemPath?: string
+/** A BMC record as the user gives it (addedAt is set on save), and how to add it. */
+export interface AddBmcInput extends Omit<BmcRecord, 'addedAt'> {
   passwordFile?: string
   /** Read the power state once before saving. */
   verify?: boolean
